@@ -1,0 +1,23 @@
+// yorick's core: runs in Node and in the browser (no Node imports below this line).
+export type { Backend } from './backend/backend.js';
+export { ReferenceBackend } from './backend/reference.js';
+export { Tensor, IntTensor, noGrad, tidy, getBackend, setBackend, isGradEnabled } from './tensor/tensor.js';
+export { Rng } from './tensor/rng.js';
+export { add, mulScalar, gelu } from './ops/elementwise.js';
+export { matmul, linear } from './ops/linear.js';
+export { embedding } from './ops/embedding.js';
+export { layerNorm } from './ops/layernorm.js';
+export { causalSelfAttention } from './ops/attention.js';
+export { crossEntropy, softmax } from './ops/loss.js';
+export { dropout } from './ops/dropout.js';
+export { lastPosition } from './ops/slice.js';
+export { Module, ModuleList } from './nn/module.js';
+export { Linear, Embedding, LayerNorm } from './nn/layers.js';
+export { AdamW, learningRate } from './optim/adamw.js';
+export { GPT, defaultGPTConfig, type GPTConfig } from './models/gpt.js';
+export { BigramLanguageModel } from './models/bigram.js';
+export type { LanguageModel, ModelOutput } from './models/model.js';
+export { sampleFromLogits, multinomial, type SamplingOptions } from './models/sampling.js';
+export { readSafetensors, writeSafetensors, type StoredTensor, type SafetensorsFile } from './io/safetensors.js';
+export * from './tokenizers/index.js';
+export { UserError } from './errors.js';

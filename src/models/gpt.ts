@@ -1,0 +1,152 @@
+import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
+import { Module, ModuleList } from '../nn/module.js';
+import { causalSelfAttention } from '../ops/attention.js';
+import { dropout } from '../ops/dropout.js';
+import { add, gelu } from '../ops/elementwise.js';
+import { linear } from '../ops/linear.js';
+import { crossEntropy } from '../ops/loss.js';
+import { lastPosition } from '../ops/slice.js';
+import { Rng } from '../tensor/rng.js';
+import { IntTensor, Tensor } from '../tensor/tensor.js';
+import type { LanguageModel, ModelOutput } from './model.js';
+
+/** nanoGPT's GPTConfig, with its field names and defaults (GPT-2 124M). */
+export interface GPTConfig {
+  block_size: number;
+  vocab_size: number;
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+  dropout: number;
+  /** Biases in the Linears and LayerNorms. */
+  bias: boolean;
+}
+
+export const defaultGPTConfig: GPTConfig = {
+  block_size: 1024, vocab_size: 50304, n_layer: 12, n_head: 12, n_embd: 768, dropout: 0, bias: true,
+};
+
+export function checkGPTConfig(c: GPTConfig): void {
+  for (const k of ['block_size', 'vocab_size', 'n_layer', 'n_head', 'n_embd'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.n_embd % c.n_head !== 0) throw new Error(`n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head})`);
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`dropout must be in [0, 1), got ${c.dropout}`);
+}
+
+class CausalSelfAttention extends Module {
+  readonly c_attn: Linear;
+  readonly c_proj: Linear;
+  constructor(private readonly config: GPTConfig, private readonly rng: Rng) {
+    super();
+    const { n_embd, n_layer, bias } = config;
+    this.c_attn = this.registerModule('c_attn', new Linear(n_embd, 3 * n_embd, bias, rng));
+    // nanoGPT: residual projections get std 0.02 / sqrt(2 * n_layer)
+    this.c_proj = this.registerModule('c_proj', new Linear(n_embd, n_embd, bias, rng, 0.02 / Math.sqrt(2 * n_layer)));
+  }
+  forward(x: Tensor): Tensor {
+    const p = this.training ? this.config.dropout : 0;
+    const qkv = this.c_attn.forward(x); // (B, T, 3C)
+    const y = causalSelfAttention(qkv, this.config.n_head, p, this.rng); // (B, T, C)
+    return dropout(this.c_proj.forward(y), p, this.training, this.rng);
+  }
+}
+
+class MLP extends Module {
+  readonly c_fc: Linear;
+  readonly c_proj: Linear;
+  constructor(private readonly config: GPTConfig, private readonly rng: Rng) {
+    super();
+    const { n_embd, n_layer, bias } = config;
+    this.c_fc = this.registerModule('c_fc', new Linear(n_embd, 4 * n_embd, bias, rng));
+    this.c_proj = this.registerModule('c_proj', new Linear(4 * n_embd, n_embd, bias, rng, 0.02 / Math.sqrt(2 * n_layer)));
+  }
+  forward(x: Tensor): Tensor {
+    const h = gelu(this.c_fc.forward(x)); // (B, T, 4C)
+    return dropout(this.c_proj.forward(h), this.config.dropout, this.training, this.rng);
+  }
+}
+
+class Block extends Module {
+  readonly ln_1: LayerNorm;
+  readonly attn: CausalSelfAttention;
+  readonly ln_2: LayerNorm;
+  readonly mlp: MLP;
+  constructor(config: GPTConfig, rng: Rng) {
+    super();
+    this.ln_1 = this.registerModule('ln_1', new LayerNorm(config.n_embd, config.bias));
+    this.attn = this.registerModule('attn', new CausalSelfAttention(config, rng));
+    this.ln_2 = this.registerModule('ln_2', new LayerNorm(config.n_embd, config.bias));
+    this.mlp = this.registerModule('mlp', new MLP(config, rng));
+  }
+  forward(x: Tensor): Tensor {
+    x = add(x, this.attn.forward(this.ln_1.forward(x)));
+    return add(x, this.mlp.forward(this.ln_2.forward(x)));
+  }
+}
+
+class Transformer extends Module {
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
+  readonly h: ModuleList<Block>;
+  readonly ln_f: LayerNorm;
+  constructor(config: GPTConfig, rng: Rng) {
+    super();
+    this.wte = this.registerModule('wte', new Embedding(config.vocab_size, config.n_embd, rng));
+    this.wpe = this.registerModule('wpe', new Embedding(config.block_size, config.n_embd, rng));
+    this.h = this.registerModule('h', new ModuleList(Array.from({ length: config.n_layer }, () => new Block(config, rng))));
+    this.ln_f = this.registerModule('ln_f', new LayerNorm(config.n_embd, config.bias));
+  }
+}
+
+/** nanoGPT's GPT: token + position embeddings, pre-LayerNorm blocks, lm_head tied to wte. */
+export class GPT extends Module implements LanguageModel {
+  readonly config: GPTConfig;
+  readonly transformer: Transformer;
+  readonly rng: Rng;
+
+  constructor(config: Partial<GPTConfig> & Pick<GPTConfig, 'vocab_size'>, seed = 1337) {
+    super();
+    this.config = { ...defaultGPTConfig, ...config };
+    checkGPTConfig(this.config);
+    this.rng = new Rng(seed);
+    this.transformer = this.registerModule('transformer', new Transformer(this.config, this.rng));
+    // lm_head.weight is wte.weight (weight tying); listed once, as transformer.wte.weight
+    this.registerParameter('lm_head.weight', this.transformer.wte.weight);
+  }
+
+  get blockSize(): number {
+    return this.config.block_size;
+  }
+
+  get vocabSize(): number {
+    return this.config.vocab_size;
+  }
+
+  /** Parameters without the position embeddings, as nanoGPT reports them. */
+  numParamsNonEmbedding(): number {
+    return this.numParams() - this.transformer.wpe.weight.size;
+  }
+
+  /**
+   * idx [B, T] -> logits [B, T, V] and the mean cross-entropy against targets [B, T].
+   * Without targets only the last position's logits are computed: [B, 1, V].
+   */
+  forward(idx: IntTensor, targets?: IntTensor): ModelOutput {
+    if (idx.shape.length !== 2) throw new Error(`GPT.forward: idx must be [B, T], got [${idx.shape.join(', ')}]`);
+    const T = idx.shape[1];
+    if (T > this.config.block_size) throw new Error(`Cannot forward sequence of length ${T}, block size is only ${this.config.block_size}`);
+    const { wte, wpe, h, ln_f } = this.transformer;
+    const pos = new IntTensor(Int32Array.from({ length: T }, (_, i) => i), [T]);
+    const tokEmb = wte.forward(idx); // (B, T, C)
+    const posEmb = wpe.forward(pos); // (T, C)
+    let x = dropout(add(tokEmb, posEmb), this.config.dropout, this.training, this.rng);
+    for (const block of h.items) x = block.forward(x);
+    x = ln_f.forward(x);
+    if (targets) {
+      const logits = linear(x, wte.weight); // (B, T, V)
+      return { logits, loss: crossEntropy(logits, targets) };
+    }
+    return { logits: linear(lastPosition(x), wte.weight), loss: null }; // (B, 1, V)
+  }
+}

@@ -1,0 +1,25 @@
+import type { Rng } from '../tensor/rng.js';
+import { ensureGrad, record, Tensor } from '../tensor/tensor.js';
+import { dropoutMask } from './dropout.js';
+
+/**
+ * Causal multi-head self-attention from the fused projection qkv [B, T, 3C] (q, k, v, each
+ * split into nHead heads of C / nHead) to y [B, T, C], heads re-assembled side by side.
+ * With dropout p > 0 and an rng, the attention probabilities are dropped as nanoGPT's attn_dropout.
+ */
+export function causalSelfAttention(qkv: Tensor, nHead: number, dropout = 0, rng?: Rng): Tensor {
+  if (qkv.ndim !== 3 || qkv.shape[2] % 3 !== 0) throw new Error(`attention: qkv must be [B, T, 3C], got [${qkv.shape.join(', ')}]`);
+  const [B, T, C3] = qkv.shape;
+  const C = C3 / 3;
+  if (C % nHead !== 0) throw new Error(`attention: n_embd (${C}) must be divisible by n_head (${nHead})`);
+  const be = qkv.backend;
+  const out = new Tensor([B, T, C]);
+  const att = be.alloc(B * nHead * T * T);
+  const mask = dropout > 0 && rng ? dropoutMask(be, B * nHead * T * T, dropout, rng) : null;
+  be.attention(out.data, att, qkv.data, mask, B, T, C, nHead);
+  out.saved.push(att);
+  if (mask) out.saved.push(mask);
+  return record(out, [qkv], () => {
+    be.attentionBackward(ensureGrad(qkv).data, out.grad!.data, qkv.data, att, mask, B, T, C, nHead);
+  });
+}

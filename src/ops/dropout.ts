@@ -1,0 +1,23 @@
+import type { Backend } from '../backend/backend.js';
+import type { Rng } from '../tensor/rng.js';
+import { ensureGrad, record, Tensor } from '../tensor/tensor.js';
+
+/** n values of 0 (probability p) or 1 / (1 - p), drawn from rng. */
+export function dropoutMask(be: Backend, n: number, p: number, rng: Rng): Float32Array {
+  const mask = be.alloc(n);
+  const keep = 1 / (1 - p);
+  for (let i = 0; i < n; i++) mask[i] = rng.random() < p ? 0 : keep;
+  return mask;
+}
+
+/** Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p). */
+export function dropout(x: Tensor, p: number, training: boolean, rng: Rng): Tensor {
+  if (!(p >= 0 && p < 1)) throw new Error(`dropout probability must be in [0, 1), got ${p}`);
+  if (!training || p === 0) return x;
+  const be = x.backend;
+  const mask = dropoutMask(be, x.size, p, rng);
+  const out = new Tensor(x.shape);
+  be.mul(out.data, x.data, mask, x.size);
+  out.saved.push(mask);
+  return record(out, [x], () => be.mulBackward(ensureGrad(x).data, out.grad!.data, mask, x.size));
+}
