@@ -1,0 +1,143 @@
+/**
+ * A byte-level BPE tokenizer trained here or by minbpe: ids 0..255 are bytes, 256 + i is merge i,
+ * special tokens come after. Encoding splits the text with the pattern (none for a basic model),
+ * applies the merges to each chunk's UTF-8 bytes, lowest merge first, and caches chunks.
+ */
+import { UserError } from '../../errors.js';
+import { binaryToBytes, byteStreamDecoder, decodeUtf8, encodeUtf8, toWellFormed } from '../bytes.js';
+import { splitRegExp } from '../patterns.js';
+import { splitText } from '../regex.js';
+import { SpecialTokens, type EncodeOptions } from '../special.js';
+import type { StreamDecoder, Tokenizer, TokenizerSpec } from '../types.js';
+import { mergeParts } from './merge.js';
+import { formatMinbpeModel, validateMerges, type BpeModel } from './model-file.js';
+import { trainBpe, type TrainedMerge } from './train.js';
+
+const KEY = 2 ** 24;
+const CACHE_LIMIT = 100_000;
+
+export class BpeTokenizer implements Tokenizer {
+  readonly kind = 'bpe';
+  readonly model: BpeModel;
+  readonly special: SpecialTokens;
+  readonly vocabSize: number;
+  /** (left * 2^24 + right) -> merged id */
+  private readonly mergeOf = new Map<number, number>();
+  /** id -> token bytes as a binary string */
+  private readonly vocab: string[] = [];
+  private readonly split: RegExp | null;
+  private readonly cache = new Map<string, number[]>();
+
+  constructor(model: BpeModel) {
+    const merges = validateMerges(model.merges, 'bpe model');
+    for (let b = 0; b < 256; b++) this.vocab.push(String.fromCharCode(b));
+    merges.forEach(([l, r], i) => {
+      this.mergeOf.set(l * KEY + r, 256 + i);
+      this.vocab.push(this.vocab[l] + this.vocab[r]);
+    });
+    const nNormal = 256 + merges.length;
+    this.special = new SpecialTokens(model.specialTokens, (id) => id < nNormal, 'bpe model');
+    this.vocabSize = Math.max(nNormal, ...[...this.special.byId.keys()].map((id) => id + 1));
+    this.split = model.pattern === '' ? null : splitRegExp(model.pattern);
+    this.model = { pattern: model.pattern, merges, specialTokens: { ...model.specialTokens } };
+  }
+
+  /** Train on `text` (minbpe's algorithm and tie rule); `pattern` '' = no split. */
+  static train(text: string, vocabSize: number, pattern: string, specialTokens: Record<string, number> = {}, onMerge?: (m: TrainedMerge) => void): BpeTokenizer {
+    const { merges } = trainBpe(toWellFormed(text), vocabSize, pattern === '' ? null : pattern, onMerge);
+    return new BpeTokenizer({ pattern, merges: merges.map((m) => [m.left, m.right]), specialTokens });
+  }
+
+  get merges(): readonly [number, number][] {
+    return this.model.merges;
+  }
+
+  /** Bytes of token `id` (a special token's UTF-8 text). */
+  tokenBytes(id: number): Uint8Array {
+    return binaryToBytes(this.tokenBinary(id, 0));
+  }
+
+  private tokenBinary(id: number, position: number): string {
+    const b = this.vocab[id];
+    if (b !== undefined) return b;
+    const s = this.special.byId.get(id);
+    if (s !== undefined) return String.fromCharCode(...encodeUtf8(s));
+    throw new UserError(`id ${id} at position ${position} is not a token of this BPE tokenizer (vocab_size ${this.vocabSize})`);
+  }
+
+  /** Text -> ids; special tokens in the text are refused unless allowed (see special.ts). */
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    const out: number[] = [];
+    for (const part of this.special.split(text, options)) {
+      if (typeof part === 'number') out.push(part);
+      else this.encodeOrdinaryInto(part, out);
+    }
+    return out;
+  }
+
+  /** Text -> ids, special tokens' text treated as ordinary text. */
+  encodeOrdinary(text: string): number[] {
+    const out: number[] = [];
+    this.encodeOrdinaryInto(text, out);
+    return out;
+  }
+
+  private encodeOrdinaryInto(text: string, out: number[]): void {
+    text = toWellFormed(text);
+    if (this.split === null) {
+      for (const id of this.encodeChunk(encodeUtf8(text))) out.push(id);
+      return;
+    }
+    for (const chunk of splitText(this.split, text)) {
+      let ids = this.cache.get(chunk);
+      if (ids === undefined) {
+        ids = this.encodeChunk(encodeUtf8(chunk));
+        if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+        this.cache.set(chunk, ids);
+      }
+      for (const id of ids) out.push(id);
+    }
+  }
+
+  private encodeChunk(bytes: Uint8Array): number[] {
+    const ids = Int32Array.from(bytes); // ids[start] = id of the part starting there
+    const mergeOf = this.mergeOf;
+    const starts = mergeParts(
+      bytes.length,
+      (s, m) => mergeOf.get(ids[s] * KEY + ids[m]) ?? -1,
+      (s, m) => { ids[s] = mergeOf.get(ids[s] * KEY + ids[m])!; },
+    );
+    return starts.map((s) => ids[s]);
+  }
+
+  decodeBytes(ids: ArrayLike<number>): Uint8Array {
+    let s = '';
+    for (let i = 0; i < ids.length; i++) s += this.tokenBinary(ids[i], i);
+    return binaryToBytes(s);
+  }
+
+  /** Invalid UTF-8 (a token sequence cut inside a character) decodes to U+FFFD, as minbpe. */
+  decode(ids: ArrayLike<number>): string {
+    return decodeUtf8(this.decodeBytes(ids));
+  }
+
+  streamDecoder(): StreamDecoder {
+    return byteStreamDecoder((ids) => this.decodeBytes(ids));
+  }
+
+  /** minbpe's `.model` text. */
+  toMinbpeModel(): string {
+    return formatMinbpeModel(this.model);
+  }
+
+  toSpec(): TokenizerSpec {
+    return { kind: 'bpe', pattern: this.model.pattern, merges: this.model.merges, special_tokens: this.model.specialTokens };
+  }
+
+  static fromSpec(spec: TokenizerSpec): BpeTokenizer {
+    if (typeof spec.pattern !== 'string') throw new UserError('bpe tokenizer spec: "pattern" must be a string (\'\' for no split)');
+    const special = spec.special_tokens ?? {};
+    if (typeof special !== 'object' || special === null || Array.isArray(special)) throw new UserError('bpe tokenizer spec: "special_tokens" must be an object { text: id }');
+    return new BpeTokenizer({ pattern: spec.pattern, merges: validateMerges(spec.merges, 'bpe tokenizer spec'), specialTokens: special as Record<string, number> });
+  }
+}
