@@ -5,7 +5,8 @@
  * result only takes part in merges of higher rank, that is the same sequence of merges.)
  *
  * Parts are named by the byte offset where they start; a part ends where the next one starts.
- * `rankOf(start, mid, end)` is the rank of merging [start, mid) with [mid, end), or -1;
+ * `rankOf(start, mid, end)` is the rank of merging [start, mid) with [mid, end), or Infinity when
+ * that pair does not merge (ranks may be any other number: SentencePiece passes -score);
  * `onMerge(start, mid, end)` tells the caller that the merge happened.
  * Returns the starts of the final parts, in order.
  */
@@ -21,7 +22,7 @@ export function mergeParts(n: number, rankOf: RankOf, onMerge?: OnMerge): number
 }
 
 function mergeShort(n: number, rankOf: RankOf, onMerge?: OnMerge): number[] {
-  // starts[i]: start of part i; ranks[i]: rank of merging parts i and i+1 (-1: none)
+  // starts[i]: start of part i; ranks[i]: rank of merging parts i and i+1 (Infinity: none)
   const starts: number[] = new Array(n + 1);
   for (let i = 0; i <= n; i++) starts[i] = i;
   const ranks: number[] = new Array(n - 1);
@@ -31,7 +32,7 @@ function mergeShort(n: number, rankOf: RankOf, onMerge?: OnMerge): number[] {
     let best = -1, bestRank = Infinity;
     for (let i = 0; i < parts - 1; i++) {
       const r = ranks[i];
-      if (r >= 0 && r < bestRank) { bestRank = r; best = i; }
+      if (r < bestRank) { bestRank = r; best = i; }
     }
     if (best < 0) break;
     onMerge?.(starts[best], starts[best + 1], starts[best + 2]);
@@ -65,7 +66,7 @@ function mergeLong(n: number, rankOf: RankOf, onMerge?: OnMerge): number[] {
     const q = next[p];
     if (q >= n) return;
     const rank = rankOf(p, q, end(q));
-    if (rank < 0) return;
+    if (!(rank < Infinity)) return;
     if (size === hRank.length) {
       const grow = <T extends Float64Array | Int32Array>(a: T, b: T): T => { b.set(a); return b; };
       hRank = grow(hRank, new Float64Array(size * 2));

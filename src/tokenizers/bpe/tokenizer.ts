@@ -104,7 +104,7 @@ export class BpeTokenizer implements Tokenizer {
     const mergeOf = this.mergeOf;
     const starts = mergeParts(
       bytes.length,
-      (s, m) => mergeOf.get(ids[s] * KEY + ids[m]) ?? -1,
+      (s, m) => mergeOf.get(ids[s] * KEY + ids[m]) ?? Infinity,
       (s, m) => { ids[s] = mergeOf.get(ids[s] * KEY + ids[m])!; },
     );
     return starts.map((s) => ids[s]);
