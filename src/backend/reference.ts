@@ -18,16 +18,25 @@ export class ReferenceBackend implements Backend {
 
   matmul(c: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number,
     transA: boolean, transB: boolean, accumulate: boolean): void {
-    // Loop orders keep the innermost loop on contiguous memory; sums are float64.
+    // Inner loops run over contiguous memory, sums in float64; four independent partial sums
+    // (or four rows of b at a time) keep the loop from waiting on one running sum.
     if (transB) {
       // b is [N, K]: c[i, j] = a_row(i) . b[j, :]
       const arow = new Float64Array(K);
+      const K4 = K - (K % 4);
       for (let i = 0; i < M; i++) {
         for (let k = 0; k < K; k++) arow[k] = transA ? a[k * M + i] : a[i * K + k];
         for (let j = 0; j < N; j++) {
-          let s = 0;
           const bo = j * K;
-          for (let k = 0; k < K; k++) s += arow[k] * b[bo + k];
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          for (let k = 0; k < K4; k += 4) {
+            s0 += arow[k] * b[bo + k];
+            s1 += arow[k + 1] * b[bo + k + 1];
+            s2 += arow[k + 2] * b[bo + k + 2];
+            s3 += arow[k + 3] * b[bo + k + 3];
+          }
+          for (let k = K4; k < K; k++) s0 += arow[k] * b[bo + k];
+          const s = s0 + s1 + s2 + s3;
           c[i * N + j] = accumulate ? c[i * N + j] + s : s;
         }
       }
@@ -35,11 +44,17 @@ export class ReferenceBackend implements Backend {
     }
     // b is [K, N]: c[i, :] = sum over k of a(i, k) * b[k, :]
     const acc = new Float64Array(N);
+    const K4 = K - (K % 4);
+    const at = (i: number, k: number) => (transA ? a[k * M + i] : a[i * K + k]);
     for (let i = 0; i < M; i++) {
       acc.fill(0);
-      for (let k = 0; k < K; k++) {
-        const aik = transA ? a[k * M + i] : a[i * K + k];
-        const bo = k * N;
+      for (let k = 0; k < K4; k += 4) {
+        const a0 = at(i, k), a1 = at(i, k + 1), a2 = at(i, k + 2), a3 = at(i, k + 3);
+        const b0 = k * N, b1 = b0 + N, b2 = b1 + N, b3 = b2 + N;
+        for (let j = 0; j < N; j++) acc[j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
+      }
+      for (let k = K4; k < K; k++) {
+        const aik = at(i, k), bo = k * N;
         for (let j = 0; j < N; j++) acc[j] += aik * b[bo + j];
       }
       const co = i * N;

@@ -3,23 +3,29 @@ import { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/loss.js';
 import { Rng } from '../tensor/rng.js';
 import type { IntTensor } from '../tensor/tensor.js';
-import type { LanguageModel, ModelOutput } from './model.js';
+import type { LanguageModel, ModelOutput, ModelSpec } from './model.js';
 
 /** The lecture's first model: each token reads the logits of the next one from a V x V table. */
 export class BigramLanguageModel extends Module implements LanguageModel {
   readonly token_embedding_table: Embedding;
   readonly blockSize: number;
+  readonly rng: Rng;
 
   constructor(readonly vocabSize: number, blockSize = 8, seed = 1337) {
     super();
     if (!Number.isInteger(vocabSize) || vocabSize < 1) throw new Error(`vocab_size must be a positive integer, got ${vocabSize}`);
     this.blockSize = blockSize;
+    this.rng = new Rng(seed);
     // nn.Embedding's default init: N(0, 1)
-    this.token_embedding_table = this.registerModule('token_embedding_table', new Embedding(vocabSize, vocabSize, new Rng(seed), 1));
+    this.token_embedding_table = this.registerModule('token_embedding_table', new Embedding(vocabSize, vocabSize, this.rng, 1));
   }
 
   forward(idx: IntTensor, targets?: IntTensor): ModelOutput {
     const logits = this.token_embedding_table.forward(idx); // (B, T, V)
     return { logits, loss: targets ? crossEntropy(logits, targets) : null };
+  }
+
+  spec(): ModelSpec {
+    return { kind: 'bigram', args: { vocab_size: this.vocabSize, block_size: this.blockSize } };
   }
 }

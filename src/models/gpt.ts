@@ -8,7 +8,7 @@ import { crossEntropy } from '../ops/loss.js';
 import { lastPosition } from '../ops/slice.js';
 import { Rng } from '../tensor/rng.js';
 import { IntTensor, Tensor } from '../tensor/tensor.js';
-import type { LanguageModel, ModelOutput } from './model.js';
+import type { LanguageModel, ModelOutput, ModelSpec } from './model.js';
 
 /** nanoGPT's GPTConfig, with its field names and defaults (GPT-2 124M). */
 export interface GPTConfig {
@@ -121,6 +121,10 @@ export class GPT extends Module implements LanguageModel {
 
   get vocabSize(): number {
     return this.config.vocab_size;
+  }
+
+  spec(): ModelSpec {
+    return { kind: 'gpt', args: { ...this.config } };
   }
 
   /** Parameters without the position embeddings, as nanoGPT reports them. */

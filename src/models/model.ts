@@ -1,6 +1,8 @@
 import type { Tensor } from '../tensor/tensor.js';
 import type { IntTensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
+import type { Rng } from '../tensor/rng.js';
+import type { GPTConfig } from './gpt.js';
 
 export interface ModelOutput {
   /** [B, T, V] with targets; [B, 1, V] (last position only) without, for GPT. */
@@ -12,5 +14,13 @@ export interface ModelOutput {
 export interface LanguageModel extends Module {
   readonly blockSize: number;
   readonly vocabSize: number;
+  /** Dropout's random stream (saved in checkpoints so a resumed run continues it). */
+  readonly rng: Rng;
   forward(idx: IntTensor, targets?: IntTensor): ModelOutput;
+  /** What it takes to build this model again (saved in checkpoints). */
+  spec(): ModelSpec;
 }
+
+export type ModelSpec =
+  | { kind: 'gpt'; args: GPTConfig }
+  | { kind: 'bigram'; args: { vocab_size: number; block_size: number } };

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import { backendEntries } from '../node/backends.js';
+import { prepareCommand } from './prepare.js';
+import { sampleCommand } from './sample.js';
+import { trainCommand } from './train.js';
+
+const usage = `usage: yorick <command> [options]
+
+commands:
+  prepare     text -> data/<dataset>/train.bin, val.bin, meta.json
+  train       train a GPT (or the bigram model) with nanoGPT's loop
+  sample      generate text from a checkpoint
+  tokenizer   train, encode and decode with tokenizers
+  info        version and the compute backends available here
+
+Run yorick <command> --help for its options.`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+  return pkg.version;
+}
+
+async function info(): Promise<void> {
+  console.log(`yorick ${version()} (node ${process.version}, ${process.platform}-${process.arch})`);
+  console.log('backends (the first that loads is the default):');
+  for (const e of backendEntries) {
+    const b = await e.load();
+    console.log(`  ${e.name.padEnd(10)} ${b ? 'available' : `not available: ${e.why ?? 'did not load'}`} - ${e.describe}`);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'prepare': return prepareCommand(rest);
+    case 'train': return trainCommand(rest);
+    case 'sample': return sampleCommand(rest);
+    case 'tokenizer': {
+      // loaded on demand: the tokenizer command pulls in the BPE / tiktoken / SentencePiece code
+      const spec = './tokenizer.js';
+      const mod = await import(spec).catch(() => null);
+      if (!mod) throw new UserError('this build has no tokenizer command');
+      return mod.tokenizerCommand(rest);
+    }
+    case 'info': return info();
+    case '--version': case '-v': case 'version':
+      console.log(version());
+      return info();
+    case undefined: case '--help': case '-h': case 'help':
+      console.log(usage);
+      return;
+    default:
+      throw new UserError(`unknown command "${command}"\n${usage}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof UserError) {
+    process.stderr.write(`error: ${e.message}\n`);
+  } else {
+    process.stderr.write(`yorick: internal error (please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
+  }
+  process.exitCode = 1;
+});

@@ -1,0 +1,42 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { UserError } from '../errors.js';
+import { downloadShakespeare, prepareDataset, readText } from '../node/prepare.js';
+import { parseArgs, takeFlags } from './args.js';
+
+export const prepareUsage = `usage: yorick prepare [--input FILE] [--dataset NAME] [--tokenizer char] [--data_dir data]
+
+Turns a text into data/<dataset>/train.bin, val.bin (token ids; first 90% train) and meta.json.
+With no --input, the dataset shakespeare_char (Tiny Shakespeare, characters) is downloaded
+into data/shakespeare_char/input.txt, unless that file is already there.
+  --input FILE       a UTF-8 text file (dataset name defaults to the file's name)
+  --dataset NAME     the folder under data_dir (default: shakespeare_char, or the input's name)
+  --tokenizer KIND   char (default for shakespeare_char) or another tokenizer this build knows
+  --data_dir DIR     where datasets live (default: data)`;
+
+export async function prepareCommand(argv: string[]): Promise<void> {
+  const { flags, positional } = parseArgs(argv);
+  if (flags.help) return void console.log(prepareUsage);
+  if (positional.length) throw new UserError(`yorick prepare: unexpected argument "${positional[0]}"\n${prepareUsage}`);
+  const f = takeFlags(flags, ['input', 'dataset', 'tokenizer', 'data_dir'] as const, 'prepare');
+  const dataDir = f.data_dir ?? 'data';
+  const dataset = f.dataset ?? (f.input ? basename(f.input, extname(f.input)) : 'shakespeare_char');
+  if (!/^[\w.-]+$/.test(dataset)) throw new UserError(`dataset name "${dataset}" may use only letters, digits, '_', '-' and '.'`);
+  const dir = join(dataDir, dataset);
+  let inputPath = f.input;
+  if (!inputPath) {
+    if (dataset !== 'shakespeare_char' && dataset !== 'shakespeare') {
+      throw new UserError(`yorick prepare: dataset "${dataset}" has no download; give its text with --input FILE`);
+    }
+    inputPath = join(dir, 'input.txt');
+    if (existsSync(inputPath)) console.log(`using ${inputPath}`);
+    else {
+      mkdirSync(dir, { recursive: true });
+      await downloadShakespeare(inputPath, (s) => console.log(s));
+    }
+  }
+  const text = readText(inputPath);
+  // nanoGPT's data/shakespeare uses GPT-2's BPE; everything else defaults to characters
+  const tokenizer = f.tokenizer ?? (dataset === 'shakespeare' ? 'gpt2' : 'char');
+  prepareDataset(text, dir, tokenizer, (s) => console.log(s));
+}
