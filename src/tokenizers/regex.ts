@@ -78,6 +78,7 @@ export function translatePattern(pattern: string): string {
       default:
         if (/[0-9]/.test(c)) fail('backreferences are not supported in split patterns');
         if (/[A-Za-z]/.test(c)) fail(`the escape \\${c} is not supported`);
+        if (c === '-') return inClass ? '\\-' : '-';
         if (JS_SYNTAX.has(c)) return '\\' + c;
         return `\\u{${c.codePointAt(0)!.toString(16)}}`;
     }

@@ -5,7 +5,7 @@
  */
 import { UserError } from '../../errors.js';
 import { binaryToBytes, byteStreamDecoder, decodeUtf8, encodeUtf8, toWellFormed } from '../bytes.js';
-import { splitRegExp } from '../patterns.js';
+import { resolvePatternName, splitRegExp } from '../patterns.js';
 import { splitText } from '../regex.js';
 import { SpecialTokens, type EncodeOptions } from '../special.js';
 import type { StreamDecoder, Tokenizer, TokenizerSpec } from '../types.js';
@@ -42,8 +42,12 @@ export class BpeTokenizer implements Tokenizer {
     this.model = { pattern: model.pattern, merges, specialTokens: { ...model.specialTokens } };
   }
 
-  /** Train on `text` (minbpe's algorithm and tie rule); `pattern` '' = no split. */
+  /**
+   * Train on `text` (minbpe's algorithm and tie rule). `pattern`: 'gpt2' / 'gpt4' (minbpe's),
+   * a pattern of one's own, or '' for no split (minbpe's BasicTokenizer).
+   */
   static train(text: string, vocabSize: number, pattern: string, specialTokens: Record<string, number> = {}, onMerge?: (m: TrainedMerge) => void): BpeTokenizer {
+    if (pattern !== '') pattern = resolvePatternName(pattern);
     const { merges } = trainBpe(toWellFormed(text), vocabSize, pattern === '' ? null : pattern, onMerge);
     return new BpeTokenizer({ pattern, merges: merges.map((m) => [m.left, m.right]), specialTokens });
   }
