@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 import { Rng } from '../tensor/rng.js';
 import { IntTensor } from '../tensor/tensor.js';
 
@@ -15,7 +16,7 @@ export class BatchSampler {
     readonly blockSize: number, seed: number) {
     for (const [name, tokens] of Object.entries(splits)) {
       if (tokens.length < blockSize + 1) {
-        throw new Error(`the ${name} split has ${tokens.length} tokens; block_size (${blockSize}) needs at least ${blockSize + 1}. Use a smaller block_size or more text.`);
+        throw new UserError(`the ${name} split has ${tokens.length} tokens; block_size (${blockSize}) needs at least ${blockSize + 1}. Use a smaller block_size or more text.`);
       }
     }
     this.rng = new Rng(seed);

@@ -30,6 +30,12 @@ export function isGradEnabled(): boolean {
 }
 
 const scopes: Tensor[][] = [];
+let liveTensors = 0;
+
+/** Tensors whose storage is allocated and not yet disposed (a step that leaks makes this grow). */
+export function liveTensorCount(): number {
+  return liveTensors;
+}
 
 /**
  * Runs fn and then disposes every tensor created inside it, except those in its result
@@ -91,8 +97,8 @@ export class Tensor {
   backwardFn: (() => void) | null = null;
   /** Buffers saved by the op for its backward pass, released with the tensor. */
   saved: Float32Array[] = [];
-  /** A view shares another tensor's storage and must not free it. */
-  private viewOf: Tensor | null = null;
+  /** Whether this tensor allocated its storage (views and wrapped arrays do not free it). */
+  private owner = false;
 
   constructor(shape: readonly number[], data?: Float32Array, requiresGrad = false, backend: Backend = currentBackend) {
     this.shape = [...shape];
@@ -103,6 +109,8 @@ export class Tensor {
       this.data = data;
     } else {
       this.data = backend.alloc(this.size);
+      this.owner = true;
+      liveTensors++;
     }
     this.requiresGrad = requiresGrad;
     scopes[scopes.length - 1]?.push(this);
@@ -143,7 +151,6 @@ export class Tensor {
   view(shape: readonly number[]): Tensor {
     const resolved = resolveShape(shape, this.size);
     const out = new Tensor(resolved, this.data, false, this.backend);
-    out.viewOf = this;
     if (isGradEnabled() && this.requiresGrad) {
       out.requiresGrad = true;
       out.parents = [this];
@@ -188,7 +195,10 @@ export class Tensor {
     if (this.disposed) return;
     this.disposed = true;
     this.releaseSaved();
-    if (!this.viewOf) this.backend.free(this.data);
+    if (this.owner) {
+      this.backend.free(this.data);
+      liveTensors--;
+    }
     this.backwardFn = null;
     this.parents = [];
   }

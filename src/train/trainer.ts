@@ -36,6 +36,8 @@ export class Trainer {
   readonly batches: BatchSampler;
   iterNum = 0;
   bestValLoss = 1e9;
+  /** A resumed run skips the evaluation its checkpoint was saved at, so it continues the same random stream. */
+  private skipEvalAt = -1;
 
   constructor(readonly config: TrainConfig, private readonly data: { train: TokenArray; val: TokenArray; vocabSize: number; tokenizer: TokenizerSpec },
     resume?: LoadedCheckpoint) {
@@ -43,6 +45,7 @@ export class Trainer {
     if (resume) {
       this.model = resume.model;
       this.iterNum = resume.state.iter_num;
+      this.skipEvalAt = this.iterNum;
       this.bestValLoss = resume.state.best_val_loss;
       this.batches.rng.setState(resume.state.rng.batch);
       this.model.rng.setState(resume.state.rng.model);
@@ -111,7 +114,7 @@ export class Trainer {
     let last: { train: number; val: number } | null = null;
     for (;;) {
       const lr = learningRate(this.iterNum, c);
-      if (this.iterNum % c.eval_interval === 0) {
+      if (this.iterNum % c.eval_interval === 0 && this.iterNum !== this.skipEvalAt) {
         last = this.estimateLoss();
         let saved = false;
         if (last.val < this.bestValLoss || c.always_save_checkpoint) {

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { BatchSampler, splitTrainVal } from '../src/data/batches.js';
+import { GPT } from '../src/models/gpt.js';
+import { AdamW, learningRate } from '../src/optim/adamw.js';
+import { mulScalar } from '../src/ops/elementwise.js';
+import { IntTensor, liveTensorCount, setBackend, tidy } from '../src/tensor/tensor.js';
+import { CharTokenizer } from '../src/tokenizers/char.js';
+import { builtinConfigs, defaultTrainConfig, resolveConfig } from '../src/train/config.js';
+import { Trainer } from '../src/train/trainer.js';
+import { ReferenceBackend } from '../src/backend/reference.js';
+import { assertClose, shakespearePath, shakespeareSkip } from './helpers.js';
+
+setBackend(new ReferenceBackend());
+
+test("learning rate: nanoGPT's warmup, cosine decay and floor", () => {
+  const c = { learning_rate: 1e-3, warmup_iters: 100, lr_decay_iters: 2000, min_lr: 1e-4 };
+  assert.equal(learningRate(0, c), 1e-3 * 1 / 101);
+  assert.equal(learningRate(99, c), 1e-3 * 100 / 101);
+  assert.equal(learningRate(100, c), 1e-3);
+  assert.ok(Math.abs(learningRate(1050, c) - (1e-4 + 0.5 * (1e-3 - 1e-4))) < 1e-15, 'halfway is the midpoint');
+  assert.equal(learningRate(2000, c), 1e-4);
+  assert.equal(learningRate(5000, c), 1e-4);
+  assert.equal(learningRate(500, { ...c, decay_lr: false }), 1e-3);
+});
+
+test('built-in configs resolve to the recipes the issue names', () => {
+  const cpu = resolveConfig({ name: 'shakespeare_char_cpu' }, {});
+  assert.deepEqual([cpu.n_layer, cpu.n_head, cpu.n_embd, cpu.block_size, cpu.batch_size, cpu.max_iters, cpu.learning_rate, cpu.min_lr, cpu.beta2, cpu.dropout, cpu.eval_iters],
+    [4, 4, 128, 64, 12, 2000, 1e-3, 1e-4, 0.99, 0, 20]);
+  const gpu = resolveConfig({ name: 'shakespeare_char' }, { max_iters: '10' });
+  assert.deepEqual([gpu.n_layer, gpu.n_head, gpu.n_embd, gpu.block_size, gpu.batch_size, gpu.dropout, gpu.max_iters], [6, 6, 384, 256, 64, 0.2, 10]);
+  assert.ok(Object.keys(builtinConfigs.shakespeare_char).every((k) => k in defaultTrainConfig));
+});
+
+test('batches: y is x shifted by one, from the requested split, same for the same seed', () => {
+  const tokens = Uint16Array.from({ length: 500 }, (_, i) => i % 50);
+  const { train, val } = splitTrainVal(tokens, 50);
+  assert.equal(train.length, 450);
+  const a = new BatchSampler({ train, val }, 3, 7, 42).getBatch('train');
+  const b = new BatchSampler({ train, val }, 3, 7, 42).getBatch('train');
+  assert.deepEqual(a.x.data, b.x.data);
+  for (let i = 0; i < 3; i++) for (let t = 0; t < 7; t++) {
+    assert.equal(a.y.data[i * 7 + t], (a.x.data[i * 7 + t] + 1) % 50);
+  }
+});
+
+test('gradient accumulation over two half batches equals one full batch', () => {
+  const cfg = { vocab_size: 11, block_size: 6, n_layer: 1, n_head: 2, n_embd: 8, bias: true };
+  const m1 = new GPT(cfg, 5), m2 = new GPT(cfg, 5);
+  const x = IntTensor.from(Array.from({ length: 24 }, (_, i) => (i * 7) % 11), [4, 6]);
+  const y = IntTensor.from(Array.from({ length: 24 }, (_, i) => (i * 3 + 1) % 11), [4, 6]);
+  m1.forward(x, y).loss!.backward();
+  for (const half of [0, 1]) {
+    const xs = new IntTensor(x.data.slice(half * 12, half * 12 + 12), [2, 6]);
+    const ys = new IntTensor(y.data.slice(half * 12, half * 12 + 12), [2, 6]);
+    mulScalar(m2.forward(xs, ys).loss!, 0.5).backward();
+  }
+  const p2 = m2.namedParameters();
+  for (const [name, p] of m1.namedParameters()) assertClose(p2.get(name)!.grad!.data, p.grad!.data, 1e-5, name);
+});
+
+test('gradient clipping: the factor is max_norm / (norm + 1e-6), at most 1', () => {
+  const m = new GPT({ vocab_size: 7, block_size: 4, n_layer: 1, n_head: 1, n_embd: 4 }, 2);
+  const x = IntTensor.from([[1, 2, 3, 4]]);
+  m.forward(x, x).loss!.backward();
+  const opt = new AdamW(m.namedParameters());
+  let sq = 0;
+  for (const p of m.parameters()) for (const g of p.grad!.data) sq += g * g;
+  const { norm, scale } = opt.clipFactor(1e-3);
+  assert.ok(Math.abs(norm - Math.sqrt(sq)) < 1e-9 * Math.sqrt(sq));
+  assert.ok(Math.abs(scale - 1e-3 / (norm + 1e-6)) < 1e-12);
+  assert.equal(opt.clipFactor(1e9).scale, 1);
+});
+
+test('a training step releases everything it allocated (memory stays flat over many steps)', () => {
+  const tokens = Uint16Array.from({ length: 2000 }, (_, i) => (i * 31) % 20);
+  const config = resolveConfig({}, { n_layer: '1', n_head: '2', n_embd: '16', block_size: '8', batch_size: '2', dropout: '0.1', gradient_accumulation_steps: '2' });
+  const trainer = new Trainer(config, { ...splitTrainVal(tokens, 20), vocabSize: 20, tokenizer: { kind: 'char', chars: [] } });
+  trainer.step(1e-3);
+  const live = liveTensorCount();
+  for (let i = 0; i < 20; i++) trainer.step(1e-3);
+  tidy(() => trainer.estimateLoss());
+  assert.equal(liveTensorCount(), live);
+});
+
+test('the bigram model on Tiny Shakespeare reaches a val loss of about 2.5', { skip: shakespeareSkip }, () => {
+  const text = readFileSync(shakespearePath, 'utf8');
+  const tok = CharTokenizer.fromText(text);
+  const config = resolveConfig({ name: 'bigram_shakespeare_char' }, {});
+  const trainer = new Trainer(config, { ...splitTrainVal(tok.encode(text), tok.vocabSize), vocabSize: tok.vocabSize, tokenizer: tok.toSpec() });
+  const last = trainer.run();
+  assert.ok(last && last.val > 2.4 && last.val < 2.6, `val loss ${last?.val}`);
+});
