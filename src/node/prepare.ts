@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { splitTrainVal, type TokenArray } from '../data/batches.js';
+import type { TokenArray } from '../data/batches.js';
 import { UserError } from '../errors.js';
 import type { Tokenizer, TokenizerSpec } from '../tokenizers/types.js';
 import { createTokenizer, loadTokenizer } from './tokenizers.js';
@@ -54,17 +54,30 @@ export function readText(path: string): string {
   return text;
 }
 
+/** UTF-16 offset of the text's first `n` characters (code points, as Python counts them). */
+function codePointOffset(text: string, n: number): number {
+  let offset = 0;
+  for (let k = 0; k < n && offset < text.length; k++) offset += text.codePointAt(offset)! > 0xffff ? 2 : 1;
+  return offset;
+}
+
 /**
- * nanoGPT's prepare.py: tokenize the text, first 90% to train.bin and the rest to val.bin,
- * the tokenizer to meta.json, all in dir.
+ * nanoGPT's prepare.py: the first 90% of the text's characters to train.bin and the rest to
+ * val.bin, each part tokenized on its own (so BPE token counts match nanoGPT's), the tokenizer
+ * to meta.json, all in dir.
  */
 export function prepareDataset(text: string, dir: string, tokenizerArg: string, log: (s: string) => void): DatasetMeta {
   const tokenizer = createTokenizer(tokenizerArg, text);
-  log(`length of dataset in characters: ${text.length.toLocaleString('en-US')}`);
+  let chars = 0;
+  for (let i = 0; i < text.length; i += text.codePointAt(i)! > 0xffff ? 2 : 1) chars++;
+  log(`length of dataset in characters: ${chars.toLocaleString('en-US')}`);
   log(`tokenizer: ${tokenizer.kind}, vocab size ${tokenizer.vocabSize.toLocaleString('en-US')}`);
-  const ids = tokenizer.encode(text);
-  const { train, val } = splitTrainVal(ids, tokenizer.vocabSize);
-  if (val.length < 2) throw new UserError(`the text gives only ${ids.length} tokens: too few for a train/val split`);
+  const cut = codePointOffset(text, Math.floor(chars * 0.9));
+  const trainIds = tokenizer.encode(text.slice(0, cut));
+  const valIds = tokenizer.encode(text.slice(cut));
+  const Tokens = tokenizer.vocabSize <= 65536 ? Uint16Array : Uint32Array;
+  const train = Tokens.from(trainIds), val = Tokens.from(valIds);
+  if (val.length < 2) throw new UserError(`the text gives only ${trainIds.length + valIds.length} tokens: too few for a train/val split`);
   log(`train has ${train.length.toLocaleString('en-US')} tokens, val has ${val.length.toLocaleString('en-US')} tokens`);
   mkdirSync(dir, { recursive: true });
   const meta: DatasetMeta = {
