@@ -4,14 +4,16 @@ import { UserError } from '../errors.js';
 import { downloadShakespeare, prepareDataset, readText } from '../node/prepare.js';
 import { parseArgs, takeFlags } from './args.js';
 
-export const prepareUsage = `usage: yorick prepare [--input FILE] [--dataset NAME] [--tokenizer char] [--data_dir data]
+export const prepareUsage = `usage: yorick prepare [--input FILE] [--dataset NAME] [--tokenizer KIND] [--data_dir data]
 
 Turns a text into data/<dataset>/train.bin, val.bin (token ids; first 90% train) and meta.json.
 With no --input, the dataset shakespeare_char (Tiny Shakespeare, characters) is downloaded
 into data/shakespeare_char/input.txt, unless that file is already there.
   --input FILE       a UTF-8 text file (dataset name defaults to the file's name)
   --dataset NAME     the folder under data_dir (default: shakespeare_char, or the input's name)
-  --tokenizer KIND   char (default for shakespeare_char) or another tokenizer this build knows
+  --tokenizer KIND   char (default), gpt2 (default for shakespeare), cl100k_base, o200k_base,
+                     bpe:PATH (a .model or .json from yorick tokenizer train, or minbpe's .model)
+                     or spm:PATH (a SentencePiece .model); stored in meta.json with the data
   --data_dir DIR     where datasets live (default: data)`;
 
 export async function prepareCommand(argv: string[]): Promise<void> {
