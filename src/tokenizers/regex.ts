@@ -74,7 +74,8 @@ export function translatePattern(pattern: string): string {
         return `\\u{${hex}}`;
       }
       case 'A': if (inClass) fail('\\A inside a class'); return '^';
-      case 'z': case 'Z': if (inClass) fail(`\\${c} inside a class`); return c === 'Z' ? '(?=\\n?$)' : '$';
+      // Python's \Z and Rust's \z: the very end (not before a final newline)
+      case 'z': case 'Z': if (inClass) fail(`\\${c} inside a class`); return '$';
       default:
         if (/[0-9]/.test(c)) fail('backreferences are not supported in split patterns');
         if (/[A-Za-z]/.test(c)) fail(`the escape \\${c} is not supported`);

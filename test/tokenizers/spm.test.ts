@@ -80,4 +80,19 @@ describe('SentencePiece', () => {
     const bytes = Uint8Array.from([...modelBytes('bpe'), ...normalizer]); // a later field wins, as in protobuf
     assert.throws(() => new SpmTokenizer(bytes), (e: Error) => e instanceof UserError && /nmt_nfkc/.test(e.message) && /identity/.test(e.message));
   });
+
+  test('normalizer options: extra whitespace removal and no dummy prefix', () => {
+    const varintField = (num: number, v: number): number[] => [num << 3, v];
+    const withNormalizer = (fields: number[]): SpmTokenizer =>
+      new SpmTokenizer(Uint8Array.from([...modelBytes('bpe'), ...field(3, Uint8Array.from(fields))]));
+    const plain = new SpmTokenizer(modelBytes('bpe'));
+    const squeeze = withNormalizer(varintField(4, 1)); // remove_extra_whitespaces
+    assert.equal(squeeze.normalize('  hello   world  '), '\u2581hello\u2581world');
+    assert.deepEqual(squeeze.encode('  hello   world  '), plain.encode('hello world'));
+    assert.deepEqual(squeeze.encode('   '), []);
+    const bare = withNormalizer(varintField(3, 0)); // add_dummy_prefix off
+    assert.equal(bare.normalize('hello world'), 'hello\u2581world');
+    assert.deepEqual(bare.encodePieces('hello world').map((p) => p[0]), ['he', 'll', 'o', '\u2581world']);
+    assert.equal(bare.decode(bare.encode(' hello world')), ' hello world');
+  });
 });

@@ -54,8 +54,11 @@ function parsePiece(r: ProtoReader, index: number): SpmPiece {
   return { piece: piece!, score, type };
 }
 
-function parseNormalizer(r: ProtoReader): NormalizerSpec {
-  const spec: NormalizerSpec = { name: '', precompiledCharsmapBytes: 0, addDummyPrefix: true, removeExtraWhitespaces: true, escapeWhitespaces: true, normalizationRuleTsv: '' };
+const DEFAULT_NORMALIZER: NormalizerSpec = { name: '', precompiledCharsmapBytes: 0, addDummyPrefix: true, removeExtraWhitespaces: true, escapeWhitespaces: true, normalizationRuleTsv: '' };
+
+/** A message field that occurs twice merges into the first, as protobuf parsers do. */
+function parseNormalizer(r: ProtoReader, base: NormalizerSpec = DEFAULT_NORMALIZER): NormalizerSpec {
+  const spec: NormalizerSpec = { ...base };
   while (!r.done()) {
     const [field, wire] = r.tag();
     switch (field) {
@@ -76,7 +79,7 @@ export function parseSpmModel(bytes: Uint8Array, what = 'SentencePiece model'): 
   const r = new ProtoReader(bytes, what);
   const model: SpmModelProto = {
     pieces: [], modelType: ModelType.UNIGRAM, treatWhitespaceAsSuffix: false, byteFallback: false, unkSurface: ' \u2047 ',
-    normalizer: parseNormalizer(new ProtoReader(new Uint8Array(0), what)), denormalizer: null,
+    normalizer: { ...DEFAULT_NORMALIZER }, denormalizer: null,
   };
   let sawTrainer = false;
   while (!r.done()) {
@@ -94,8 +97,8 @@ export function parseSpmModel(bytes: Uint8Array, what = 'SentencePiece model'): 
         else if (f === 44) { t.expect(w, WIRE_BYTES, f); model.unkSurface = t.string(); }
         else t.skip(w);
       }
-    } else if (field === 3) { r.expect(wire, WIRE_BYTES, field); model.normalizer = parseNormalizer(r.nested()); }
-    else if (field === 5) { r.expect(wire, WIRE_BYTES, field); model.denormalizer = parseNormalizer(r.nested()); }
+    } else if (field === 3) { r.expect(wire, WIRE_BYTES, field); model.normalizer = parseNormalizer(r.nested(), model.normalizer); }
+    else if (field === 5) { r.expect(wire, WIRE_BYTES, field); model.denormalizer = parseNormalizer(r.nested(), model.denormalizer ?? DEFAULT_NORMALIZER); }
     else r.skip(wire);
   }
   if (model.pieces.length === 0) throw new UserError(`${what}: no pieces (the file is empty, truncated or not a SentencePiece model)`);
