@@ -90,7 +90,7 @@ export class SpecialTokens {
       bad.lastIndex = 0;
       const m = bad.exec(text);
       if (m) {
-        throw new UserError(`the text contains the special token ${JSON.stringify(m[0])} at offset ${m.index}, which is not allowed: allow it to encode it as the special token, or disallow none of them to encode it as ordinary text`);
+        throw new UserError(`the text contains the special token ${JSON.stringify(m[0])} at offset ${m.index}, which is refused by default: encode with allowedSpecial (CLI: --allowed_special all) to make it the special token, or disallowedSpecial 'none' (--allowed_special none) to encode it as ordinary text`);
       }
     }
     const re = this.regexFor(allowed);
