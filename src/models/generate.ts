@@ -3,24 +3,38 @@ import { IntTensor, noGrad, tidy } from '../tensor/tensor.js';
 import type { LanguageModel } from './model.js';
 import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from './sampling.js';
 
+export interface GenerateOptions extends SamplingOptions {
+  /**
+   * Keep keys and values of past positions (default true where the model can): each step then
+   * feeds one token. Once the context outgrows block_size every position shifts, so the window
+   * is fed whole again each step, exactly as without the cache.
+   */
+  useCache?: boolean;
+}
+
 /**
  * Yields new tokens one at a time for each row of idx [B, T]: the context is cropped to the
  * model's block_size, the last position's logits are sampled. Each yield is [B] token ids.
  */
 export function* generateTokens(model: LanguageModel, idx: IntTensor, maxNewTokens: number,
-  opts: SamplingOptions = {}, rng: Rng = new Rng(1337)): Generator<Int32Array> {
+  opts: GenerateOptions = {}, rng: Rng = new Rng(1337)): Generator<Int32Array> {
   checkSamplingOptions(opts);
   if (idx.shape.length !== 2 || idx.shape[1] < 1) throw new Error(`generate: idx must be [B, T] with T >= 1, got [${idx.shape.join(', ')}]`);
   const [B] = idx.shape;
   const rows: number[][] = Array.from({ length: B }, (_, b) => Array.from(idx.data.subarray(b * idx.shape[1], (b + 1) * idx.shape[1])));
+  const cache = opts.useCache !== false ? model.newCache?.(B) : undefined;
   const wasTraining = model.training;
   model.eval();
   try {
     for (let n = 0; n < maxNewTokens; n++) {
-      const T = Math.min(rows[0].length, model.blockSize);
+      const len = rows[0].length;
+      // with a cache that holds all but the newest token, feed only that one
+      const incremental = !!cache && cache.length > 0 && cache.length === len - 1 && len <= model.blockSize;
+      if (cache && !incremental) cache.reset();
+      const T = incremental ? 1 : Math.min(len, model.blockSize);
       const cond = new IntTensor(Int32Array.from(rows.flatMap((r) => r.slice(r.length - T))), [B, T]);
       const next = noGrad(() => tidy(() => {
-        const { logits } = model.forward(cond);
+        const { logits } = model.forward(cond, undefined, cache);
         const V = logits.shape[logits.ndim - 1];
         const perRow = logits.size / B; // GPT gives [B, 1, V], the bigram [B, T, V]: take each row's last V
         const out = new Int32Array(B);
@@ -36,7 +50,7 @@ export function* generateTokens(model: LanguageModel, idx: IntTensor, maxNewToke
 }
 
 /** nanoGPT's model.generate: idx [B, T] -> [B, T + maxNewTokens]. */
-export function generate(model: LanguageModel, idx: IntTensor, maxNewTokens: number, opts: SamplingOptions = {}, rng?: Rng): IntTensor {
+export function generate(model: LanguageModel, idx: IntTensor, maxNewTokens: number, opts: GenerateOptions = {}, rng?: Rng): IntTensor {
   const [B, T] = idx.shape;
   const out = new Int32Array(B * (T + maxNewTokens));
   for (let b = 0; b < B; b++) out.set(idx.data.subarray(b * T, (b + 1) * T), b * (T + maxNewTokens));

@@ -7,7 +7,8 @@ import { linear } from '../ops/linear.js';
 import { crossEntropy } from '../ops/loss.js';
 import { lastPosition } from '../ops/slice.js';
 import { Rng } from '../tensor/rng.js';
-import { IntTensor, Tensor } from '../tensor/tensor.js';
+import { IntTensor, isGradEnabled, Tensor } from '../tensor/tensor.js';
+import { cachedAttention, KVCache } from './kv-cache.js';
 import type { LanguageModel, ModelOutput, ModelSpec } from './model.js';
 
 /** nanoGPT's GPTConfig, with its field names and defaults (GPT-2 124M). */
@@ -44,10 +45,12 @@ class CausalSelfAttention extends Module {
     // nanoGPT: residual projections get std 0.02 / sqrt(2 * n_layer)
     this.c_proj = this.registerModule('c_proj', new Linear(n_embd, n_embd, bias, rng, 0.02 / Math.sqrt(2 * n_layer)));
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor, cache?: { kv: KVCache; layer: number }): Tensor {
     const p = this.training ? this.config.dropout : 0;
     const qkv = this.c_attn.forward(x); // (B, T, 3C)
-    const y = causalSelfAttention(qkv, this.config.n_head, p, this.rng); // (B, T, C)
+    const y = cache
+      ? cachedAttention(qkv, cache.kv, cache.layer, this.config.n_head) // (B, T, C), keys from the cache too
+      : causalSelfAttention(qkv, this.config.n_head, p, this.rng); // (B, T, C)
     return dropout(this.c_proj.forward(y), p, this.training, this.rng);
   }
 }
@@ -79,8 +82,8 @@ class Block extends Module {
     this.ln_2 = this.registerModule('ln_2', new LayerNorm(config.n_embd, config.bias));
     this.mlp = this.registerModule('mlp', new MLP(config, rng));
   }
-  forward(x: Tensor): Tensor {
-    x = add(x, this.attn.forward(this.ln_1.forward(x)));
+  forward(x: Tensor, cache?: { kv: KVCache; layer: number }): Tensor {
+    x = add(x, this.attn.forward(this.ln_1.forward(x), cache));
     return add(x, this.mlp.forward(this.ln_2.forward(x)));
   }
 }
@@ -123,6 +126,11 @@ export class GPT extends Module implements LanguageModel {
     return this.config.vocab_size;
   }
 
+  /** An empty cache for sampling `batch` sequences with forward(idx, undefined, cache). */
+  newCache(batch: number): KVCache {
+    return new KVCache(batch, this.config.block_size, this.config.n_embd, this.config.n_layer);
+  }
+
   spec(): ModelSpec {
     return { kind: 'gpt', args: { ...this.config } };
   }
@@ -136,16 +144,21 @@ export class GPT extends Module implements LanguageModel {
    * idx [B, T] -> logits [B, T, V] and the mean cross-entropy against targets [B, T].
    * Without targets only the last position's logits are computed: [B, 1, V].
    */
-  forward(idx: IntTensor, targets?: IntTensor): ModelOutput {
+  forward(idx: IntTensor, targets?: IntTensor, cache?: KVCache): ModelOutput {
     if (idx.shape.length !== 2) throw new Error(`GPT.forward: idx must be [B, T], got [${idx.shape.join(', ')}]`);
     const T = idx.shape[1];
-    if (T > this.config.block_size) throw new Error(`Cannot forward sequence of length ${T}, block size is only ${this.config.block_size}`);
+    const T0 = cache ? cache.length : 0; // position of the first new token
+    if (T0 + T > this.config.block_size) throw new Error(`Cannot forward sequence of length ${T0 + T}, block size is only ${this.config.block_size}`);
+    if (cache && (targets || isGradEnabled())) throw new Error('GPT.forward with a KV cache is for inference: call it under noGrad() and without targets');
     const { wte, wpe, h, ln_f } = this.transformer;
-    const pos = new IntTensor(Int32Array.from({ length: T }, (_, i) => i), [T]);
+    const pos = new IntTensor(Int32Array.from({ length: T }, (_, i) => T0 + i), [T]);
     const tokEmb = wte.forward(idx); // (B, T, C)
     const posEmb = wpe.forward(pos); // (T, C)
     let x = dropout(add(tokEmb, posEmb), this.config.dropout, this.training, this.rng);
-    for (const block of h.items) x = block.forward(x);
+    h.items.forEach((block, layer) => {
+      x = block.forward(x, cache && { kv: cache, layer });
+    });
+    if (cache) cache.length += T;
     x = ln_f.forward(x);
     if (targets) {
       const logits = linear(x, wte.weight); // (B, T, V)

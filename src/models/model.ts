@@ -3,6 +3,7 @@ import type { IntTensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
 import type { Rng } from '../tensor/rng.js';
 import type { GPTConfig } from './gpt.js';
+import type { KVCache } from './kv-cache.js';
 
 export interface ModelOutput {
   /** [B, T, V] with targets; [B, 1, V] (last position only) without, for GPT. */
@@ -16,7 +17,9 @@ export interface LanguageModel extends Module {
   readonly vocabSize: number;
   /** Dropout's random stream (saved in checkpoints so a resumed run continues it). */
   readonly rng: Rng;
-  forward(idx: IntTensor, targets?: IntTensor): ModelOutput;
+  forward(idx: IntTensor, targets?: IntTensor, cache?: KVCache): ModelOutput;
+  /** Models that can cache keys and values for sampling return a fresh cache. */
+  newCache?(batch: number): KVCache;
   /** What it takes to build this model again (saved in checkpoints). */
   spec(): ModelSpec;
 }
