@@ -1,7 +1,7 @@
 // yorick's core: runs in Node and in the browser (no Node imports below this line).
 export type { Backend } from './backend/backend.js';
 export { ReferenceBackend } from './backend/reference.js';
-export { Tensor, IntTensor, noGrad, tidy, getBackend, setBackend, isGradEnabled } from './tensor/tensor.js';
+export { Tensor, IntTensor, noGrad, tidy, getBackend, setBackend, isGradEnabled, liveTensorCount } from './tensor/tensor.js';
 export { Rng } from './tensor/rng.js';
 export { add, mulScalar, gelu } from './ops/elementwise.js';
 export { matmul, linear } from './ops/linear.js';
@@ -21,3 +21,9 @@ export { sampleFromLogits, multinomial, type SamplingOptions } from './models/sa
 export { readSafetensors, writeSafetensors, type StoredTensor, type SafetensorsFile } from './io/safetensors.js';
 export * from './tokenizers/index.js';
 export { UserError } from './errors.js';
+export { BatchSampler, splitTrainVal, type TokenArray } from './data/batches.js';
+export { generate, generateTokens, type GenerateOptions } from './models/generate.js';
+export { KVCache } from './models/kv-cache.js';
+export { Trainer, modelSpecFor, type TrainHooks, type StepEvent, type EvalEvent } from './train/trainer.js';
+export { resolveConfig, builtinConfigs, defaultTrainConfig, type TrainConfig } from './train/config.js';
+export { serializeCheckpoint, deserializeCheckpoint, createModel, type CheckpointState, type LoadedCheckpoint } from './train/checkpoint.js';
