@@ -93,3 +93,18 @@ test('the bigram model on Tiny Shakespeare reaches a val loss of about 2.5', { s
   const last = trainer.run();
   assert.ok(last && last.val > 2.4 && last.val < 2.6, `val loss ${last?.val}`);
 });
+
+test("GPT initialization follows nanoGPT: N(0, 0.02), c_proj scaled by 1/sqrt(2 n_layer), zero biases, unit LayerNorm weights", () => {
+  const n_layer = 3;
+  const model = new GPT({ vocab_size: 50, block_size: 32, n_layer, n_head: 4, n_embd: 64, bias: true }, 9);
+  const std = (d: Float32Array) => Math.sqrt(d.reduce((s, v) => s + v * v, 0) / d.length);
+  for (const [name, p] of model.namedParameters()) {
+    if (name.endsWith('c_proj.weight')) assert.ok(Math.abs(std(p.data) / (0.02 / Math.sqrt(2 * n_layer)) - 1) < 0.05, `${name} std ${std(p.data)}`);
+    else if (/ln_\d|ln_f/.test(name)) assert.ok(p.data.every((v) => v === (name.endsWith('weight') ? 1 : 0)), name);
+    else if (name.endsWith('.bias')) assert.ok(p.data.every((v) => v === 0), name);
+    else assert.ok(Math.abs(std(p.data) / 0.02 - 1) < 0.05, `${name} std ${std(p.data)}`);
+  }
+  assert.ok(!model.namedParameters().has('lm_head.weight'), 'lm_head is tied to wte and listed once');
+  const names = [...model.namedParameters().keys()];
+  assert.deepEqual(names.slice(0, 4), ['transformer.wte.weight', 'transformer.wpe.weight', 'transformer.h.0.ln_1.weight', 'transformer.h.0.ln_1.bias']);
+});
