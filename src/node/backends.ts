@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import { ReferenceBackend } from '../backend/reference.js';
+import { nativeEntry } from './native-backend.js';
 
 /**
  * The backends yorick knows in Node, fastest first. `load` returns null (with the reason in
@@ -14,6 +15,7 @@ export interface BackendEntry {
 }
 
 export const backendEntries: BackendEntry[] = [
+  nativeEntry,
   { name: 'reference', describe: 'plain TypeScript loops (the ground truth)', load: async () => new ReferenceBackend() },
 ];
 
