@@ -340,6 +340,17 @@ KERNEL(Adamw) {
   return nullptr;
 }
 
+// Sets a buffer to zero, in parallel for large ones (reused buffers must come back zeroed).
+KERNEL(Zero) {
+  Args a(env, info);
+  float* p = a.f32(0, 0);
+  if (!a.ok) return nullptr;
+  size_t len;
+  napi_get_typedarray_info(env, a.argv[0], nullptr, &len, nullptr, nullptr, nullptr);
+  active->zero(p, (long)len);
+  return nullptr;
+}
+
 // Elements from the start of a Float32Array to its first 64-byte-aligned element.
 KERNEL(AlignOffset) {
   Args a(env, info);
@@ -387,7 +398,7 @@ napi_value Init(napi_env env, napi_value exports) {
       FN("layerNormBackward", LayerNormBackward), FN("gelu", Gelu), FN("geluBackward", GeluBackward),
       FN("attention", Attention), FN("attentionBackward", AttentionBackward), FN("softmax", Softmax),
       FN("crossEntropy", CrossEntropy), FN("crossEntropyBackward", CrossEntropyBackward), FN("mul", Mul),
-      FN("mulBackward", MulBackward), FN("adamw", Adamw), FN("alignOffset", AlignOffset),
+      FN("mulBackward", MulBackward), FN("adamw", Adamw), FN("alignOffset", AlignOffset), FN("zero", Zero),
       FN("configure", Configure), FN("info", Info),
 #undef FN
   };

@@ -30,6 +30,7 @@ struct Kernels {
   int (*crossEntropy)(float* losses, float* probs, const float* logits, const int32_t* targets, int N, int V);
   void (*crossEntropyBackward)(float* dlogits, const float* probs, const int32_t* targets, float dloss, int N,
                                int V);
+  void (*zero)(float* out, long n);
   void (*mul)(float* out, const float* x, const float* mask, long n);
   void (*mulBackward)(float* dx, const float* dout, const float* mask, long n);
   void (*adamw)(float* p, const float* g, float* m, float* v, long n, float lr, float beta1, float beta2, float eps,
@@ -46,11 +47,11 @@ const Kernels* kernelsNeon();
 #endif
 
 // ---- thread pool (pool.cc) ----
-// run(fn, ctx) calls fn(ctx, tid, nthreads) once on each of nthreads threads (the caller is
-// tid 0) and returns when all are done. Inside fn, barrier() waits for the other threads.
-typedef void (*TaskFn)(void* ctx, int tid, int nthreads);
-void poolRun(TaskFn fn, void* ctx);
-void poolBarrier();
+// run(nchunks, fn, ctx) calls fn(ctx, chunk, tid) once for each chunk in [0, nchunks), on
+// whichever pool threads are free (tid < poolThreads(); the caller is tid 0), and returns
+// when all are done. Chunks must not depend on each other or on which thread runs them.
+typedef void (*ChunkFn)(void* ctx, int chunk, int tid);
+void poolRun(int nchunks, ChunkFn fn, void* ctx);
 int poolThreads();
 void poolSetThreads(int n);
 void poolSetSpin(long spinIters);

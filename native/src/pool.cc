@@ -28,45 +28,43 @@ namespace {
 
 typedef std::chrono::steady_clock Clock;
 
+// A job is nchunks independent chunks, claimed one by one through an atomic counter by
+// whichever threads are running. The caller always works too, so a worker that the OS has
+// descheduled (this machine is shared) delays nothing: the others take its chunks.
+// state = generation * 2 + open: workers join a job only while it is open.
 struct Pool {
   std::vector<std::thread> workers;
   int nthreads = 1;
   long spinMicros = 200;
-  std::atomic<uint64_t> generation{0};
-  std::atomic<int> remaining{0};
+  std::atomic<uint64_t> state{0};
+  std::atomic<int> nextChunk{0};
+  std::atomic<int> doneChunks{0};
+  std::atomic<int> active{0};
   std::atomic<int> sleepers{0};
   std::atomic<bool> quit{false};
-  TaskFn fn = nullptr;
+  ChunkFn fn = nullptr;
   void* ctx = nullptr;
+  int nchunks = 0;
   std::mutex mu;
   std::condition_variable cv;
-  // barrier
-  std::atomic<int> barrierCount{0};
-  std::atomic<uint64_t> barrierGen{0};
 };
 
 Pool pool;
 
-// Waits until pred() holds: spinning for the pool's spin time, then yielding or sleeping.
-template <class Pred>
-void spinThenYield(Pred pred) {
-  if (pred()) return;
-  auto until = Clock::now() + std::chrono::microseconds(pool.spinMicros);
-  for (int i = 0;; i++) {
-    for (int j = 0; j < 16; j++) {
-      if (pred()) return;
-      cpuRelax();
-    }
-    if (Clock::now() > until) break;
+// Claims and runs chunks until none are left.
+void work(int tid) {
+  const int n = pool.nchunks;
+  for (int c; (c = pool.nextChunk.fetch_add(1, std::memory_order_relaxed)) < n;) {
+    pool.fn(pool.ctx, c, tid);
+    pool.doneChunks.fetch_add(1, std::memory_order_release);
   }
-  while (!pred()) std::this_thread::yield();
 }
 
 // seen: the generation when the worker was created (a job published before the thread
 // gets to run must still be picked up).
 void workerLoop(int tid, uint64_t seen) {
   for (;;) {
-    auto published = [&] { return pool.generation.load(std::memory_order_acquire) != seen || pool.quit.load(); };
+    auto published = [&] { return (pool.state.load(std::memory_order_acquire) >> 1) != seen || pool.quit.load(); };
     if (!published()) {
       auto until = Clock::now() + std::chrono::microseconds(pool.spinMicros);
       while (!published() && Clock::now() < until) {
@@ -80,9 +78,13 @@ void workerLoop(int tid, uint64_t seen) {
       pool.sleepers.fetch_sub(1);
     }
     if (pool.quit.load()) return;
-    seen = pool.generation.load(std::memory_order_acquire);
-    pool.fn(pool.ctx, tid, pool.nthreads);
-    pool.remaining.fetch_sub(1, std::memory_order_acq_rel);
+    // Join only the job that is open now; a closed or newer one is skipped (the newer one is
+    // picked up on the next turn of the loop).
+    pool.active.fetch_add(1, std::memory_order_seq_cst);
+    const uint64_t s = pool.state.load(std::memory_order_seq_cst);
+    seen = s >> 1;
+    if (s & 1) work(tid);
+    pool.active.fetch_sub(1, std::memory_order_release);
   }
 }
 
@@ -99,7 +101,7 @@ void stopWorkers() {
 
 void startWorkers(int n) {
   pool.nthreads = n < 1 ? 1 : (n > 64 ? 64 : n);
-  const uint64_t gen = pool.generation.load();
+  const uint64_t gen = pool.state.load() >> 1;
   for (int t = 1; t < pool.nthreads; t++) pool.workers.emplace_back(workerLoop, t, gen);
 }
 
@@ -128,36 +130,39 @@ struct Scratch {
 };
 Scratch scratch[64][4];
 
+// Spins (then yields) until pred() holds.
+template <class Pred>
+void waitFor(Pred pred) {
+  for (long i = 0; !pred(); i++) {
+    if (i < 4096) cpuRelax();
+    else std::this_thread::yield();
+  }
+}
+
 }  // namespace
 
-void poolRun(TaskFn fn, void* ctx) {
-  int nth = pool.nthreads;
-  if (nth == 1) {
-    fn(ctx, 0, 1);
+void poolRun(int nchunks, ChunkFn fn, void* ctx) {
+  if (nchunks <= 0) return;
+  if (pool.nthreads == 1 || nchunks == 1) {
+    for (int c = 0; c < nchunks; c++) fn(ctx, c, 0);
     return;
   }
   pool.fn = fn;
   pool.ctx = ctx;
-  pool.remaining.store(nth - 1, std::memory_order_relaxed);
-  pool.generation.fetch_add(1, std::memory_order_seq_cst);
+  pool.nchunks = nchunks;
+  pool.nextChunk.store(0, std::memory_order_relaxed);
+  pool.doneChunks.store(0, std::memory_order_relaxed);
+  const uint64_t gen = (pool.state.load(std::memory_order_relaxed) >> 1) + 1;
+  pool.state.store(gen << 1 | 1, std::memory_order_seq_cst);
   if (pool.sleepers.load(std::memory_order_seq_cst) > 0) {
     { std::lock_guard<std::mutex> lock(pool.mu); }
     pool.cv.notify_all();
   }
-  fn(ctx, 0, nth);
-  spinThenYield([] { return pool.remaining.load(std::memory_order_acquire) == 0; });
-}
-
-void poolBarrier() {
-  int nth = pool.nthreads;
-  if (nth == 1) return;
-  uint64_t gen = pool.barrierGen.load(std::memory_order_acquire);
-  if (pool.barrierCount.fetch_add(1, std::memory_order_acq_rel) + 1 == nth) {
-    pool.barrierCount.store(0, std::memory_order_relaxed);
-    pool.barrierGen.fetch_add(1, std::memory_order_release);
-  } else {
-    spinThenYield([gen] { return pool.barrierGen.load(std::memory_order_acquire) != gen; });
-  }
+  work(0);
+  waitFor([&] { return pool.doneChunks.load(std::memory_order_acquire) == nchunks; });
+  // Close the job and wait for workers still inside it (they have no chunks left to run).
+  pool.state.store(gen << 1, std::memory_order_seq_cst);
+  waitFor([] { return pool.active.load(std::memory_order_acquire) == 0; });
 }
 
 int poolThreads() { return pool.nthreads; }

@@ -89,7 +89,16 @@ static inline V vsqrt(V x) {
 }
 #endif
 
-// Loads up to YK_W floats (n < YK_W) with zeros after them, and the matching store.
+// Loads up to YK_W floats (n < YK_W) with zeros after them, and the matching store:
+// masked instructions where the ISA has them (softmax rows end in a partial vector).
+#if defined(__AVX512F__)
+static inline V vloadPartial(const float* p, long n) { return (V)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p); }
+static inline void vstorePartial(float* p, V v, long n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v); }
+#elif defined(__AVX2__)
+static inline __m256i laneMask(long n) { return (__m256i)((VI){0, 1, 2, 3, 4, 5, 6, 7} < (int)n); }
+static inline V vloadPartial(const float* p, long n) { return (V)_mm256_maskload_ps(p, laneMask(n)); }
+static inline void vstorePartial(float* p, V v, long n) { _mm256_maskstore_ps(p, laneMask(n), (__m256)v); }
+#else
 static inline V vloadPartial(const float* p, long n) {
   V v = vset(0);
   for (long i = 0; i < n; i++) v[i] = p[i];
@@ -97,4 +106,11 @@ static inline V vloadPartial(const float* p, long n) {
 }
 static inline void vstorePartial(float* p, V v, long n) {
   for (long i = 0; i < n; i++) p[i] = v[i];
+}
+#endif
+// Lanes n.. of v set to zero.
+static inline V vkeep(V v, long n) {
+  VI idx;
+  for (int i = 0; i < YK_W; i++) idx[i] = i;
+  return idx < (int)n ? v : vset(0);
 }

@@ -27,6 +27,7 @@ interface Addon {
   mulBackward(dx: Float32Array, dout: Float32Array, mask: Float32Array, n: number): void;
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number, eps: number, wd: number, t: number, gradScale: number): void;
   alignOffset(buf: Float32Array): number;
+  zero(buf: Float32Array): void;
   configure(isa: string | null, threads: number | null, spinMicros: number | null): void;
   info(): { isa: string; threads: number; spinMicros: number };
 }
@@ -107,13 +108,21 @@ export class NativeBackend implements Backend {
     return this.k.info().isa;
   }
 
+  /** Threads the kernels run on (YORICK_THREADS, else the CPUs this process may use). */
+  get threads(): number {
+    return this.k.info().threads;
+  }
+
   alloc(n: number): Float32Array {
     const free = this.pool.get(n);
     const reused = free?.pop();
     if (reused) {
       this.pooled.delete(reused);
       this.pooledBytes -= n * 4;
-      return reused.fill(0);
+      // large buffers are zeroed by the addon on all threads
+      if (n >= 65536) this.k.zero(reused);
+      else reused.fill(0);
+      return reused;
     }
     const raw = new Float32Array(new ArrayBuffer((n + 16) * 4));
     const off = this.k.alignOffset(raw);
