@@ -53,22 +53,25 @@ static inline V vexp(V x) {
   return p * (V)bits;
 }
 
-// erf from the same Chebyshev fit of erfc as the reference backend (math.ts).
+// erf(x) = 1 - 1 / (1 + a1 z + ... + a6 z^6)^16 for z = |x| (Abramowitz & Stegun 7.1.28,
+// absolute error below 3e-7, about 1e-6 after float rounding): no exp and one division,
+// about half the cost of the Chebyshev fit the reference backend uses.
 static inline V verf(V x) {
   V z = vmax(x, -x);
-  V t = 1.0f / (1.0f + 0.5f * z);
-  V q = vset(0.17087277f);
-  q = q * t - 0.82215223f;
-  q = q * t + 1.48851587f;
-  q = q * t - 1.13520398f;
-  q = q * t + 0.27886807f;
-  q = q * t - 0.18628806f;
-  q = q * t + 0.09678418f;
-  q = q * t + 0.37409196f;
-  q = q * t + 1.00002368f;
-  q = q * t - 1.26551223f;
-  V erfc = t * vexp(q - z * z);
-  return x >= 0 ? 1.0f - erfc : erfc - 1.0f;
+  V p = vset(0.0000430638f);
+  p = p * z + 0.0002765672f;
+  p = p * z + 0.0001520143f;
+  p = p * z + 0.0092705272f;
+  p = p * z + 0.0422820123f;
+  p = p * z + 0.0705230784f;
+  p = p * z + 1.0f;
+  V r = 1.0f / p;
+  r = r * r;
+  r = r * r;
+  r = r * r;
+  r = r * r;
+  V e = 1.0f - r;
+  return x >= 0 ? e : -e;
 }
 
 // tanh(u) = 1 - 2 / (exp(2u) + 1): saturates correctly for large |u| with the clamped exp.

@@ -208,7 +208,12 @@ let warned = false;
 /** The registry entry (src/node/backends.ts): says once per process when the addon is missing. */
 export const nativeEntry = {
   name: 'native',
-  describe: 'C++ kernels (AVX-512 / AVX2 / NEON / portable) through Node-API, on all cores',
+  /** Names the instruction set and thread count in use once the addon has loaded. */
+  get describe(): string {
+    const info = nativeInfo();
+    const inUse = info.loaded ? `: ${info.isa} on ${info.threads} thread(s)` : '';
+    return `C++ kernels through Node-API (AVX-512, AVX2, NEON or portable, picked at run time)${inUse}`;
+  },
   async load(): Promise<Backend | null> {
     const b = loadNativeBackend();
     if (!b && !warned && process.env.YORICK_NATIVE !== '0') {
