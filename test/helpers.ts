@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { loadNativeBackend } from '../src/node/native-backend.js';
+import { wasmEntry } from '../src/node/wasm-backend.js';
 
 /** The repository root (tests run from dist/test/...). */
 export const repoRoot = (() => {
@@ -27,6 +28,8 @@ export const shakespeareSkip = existsSync(shakespearePath)
 /** Every backend the suites run against: the reference, plus each fast backend that loads here. */
 export async function backendsUnderTest(): Promise<Backend[]> {
   const list: Backend[] = [new ReferenceBackend()];
+  const wasm = await wasmEntry.load();
+  if (wasm) list.push(wasm);
   const native = loadNativeBackend();
   if (native) list.push(native);
   return list;

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { ReferenceBackend } from '../backend/reference.js';
 import { nativeEntry } from './native-backend.js';
+import { wasmEntry } from './wasm-backend.js';
 
 /**
  * The backends yorick knows in Node, fastest first. `load` returns null (with the reason in
@@ -16,6 +17,7 @@ export interface BackendEntry {
 
 export const backendEntries: BackendEntry[] = [
   nativeEntry,
+  wasmEntry,
   { name: 'reference', describe: 'plain TypeScript loops (the ground truth)', load: async () => new ReferenceBackend() },
 ];
 

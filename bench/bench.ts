@@ -1,0 +1,100 @@
+/**
+ * `npm run bench`: every backend that loads here, side by side, on shakespeare_char_cpu (GPT 4
+ * layers, 4 heads, 128 wide, block 64, batch 12, vocab 65, no dropout, no bias):
+ * ms per training iteration (forward + backward + clipping + AdamW on random token batches),
+ * GFLOP/s of the model's matmul shapes, sampling tokens/s at batch 1, and peak memory.
+ * Each backend runs in a child process of its own, so its peak RSS is its own.
+ *
+ *   node dist/bench/bench.js [--json FILE] [--backends wasm,reference] [--quick]
+ *
+ * Prints a table, then the JSON (or writes it to FILE). Not a test: nothing is asserted.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { backendEntries } from '../src/node/backends.js';
+import { measureBackend, PYTORCH_MS_PER_ITER, type BackendResult } from './measure.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const quick = process.argv.includes('--quick');
+
+async function child(name: string): Promise<void> {
+  const result = await measureBackend(name, quick);
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+function pad(s: string | number, n: number): string {
+  return String(s).padStart(n);
+}
+
+function printTable(results: BackendResult[]): void {
+  console.log(`\nshakespeare_char_cpu training step (B=12, T=64, 4 layers, 128 wide), PyTorch on this machine: ~${PYTORCH_MS_PER_ITER} ms/iter (stated, not measured)`);
+  console.log(`${'backend'.padEnd(10)}${pad('threads', 8)}${pad('ms/iter', 10)}${pad('x PyTorch', 10)}${pad('matmul GF/s', 13)}${pad('tok/s', 9)}${pad('tok/s KV', 10)}${pad('peak RSS', 10)}`);
+  for (const r of results) {
+    if (r.error) {
+      console.log(`${r.backend.padEnd(10)}  ${r.error}`);
+      continue;
+    }
+    console.log(`${r.backend.padEnd(10)}${pad(r.threads, 8)}${pad(r.msPerIter.toFixed(1), 10)}${pad((r.msPerIter / PYTORCH_MS_PER_ITER).toFixed(2), 10)}` +
+      `${pad(r.matmulGflops.toFixed(1), 13)}${pad(r.sampling.tokensPerSec.toFixed(0), 9)}` +
+      `${pad(r.sampling.cachedTokensPerSec === null ? '-' : r.sampling.cachedTokensPerSec.toFixed(0), 10)}${pad(`${r.peakRssMB.toFixed(0)} MB`, 10)}`);
+  }
+  const ok = results.filter((r) => !r.error);
+  if (ok.length === 0) return;
+  console.log('\nmatmul GFLOP/s by shape (M x N x K; T: transposed operand)');
+  console.log(`${'shape'.padEnd(34)}${ok.map((r) => pad(r.backend, 11)).join('')}`);
+  for (let i = 0; i < ok[0].matmul.length; i++) {
+    const s = ok[0].matmul[i];
+    console.log(`${s.name.padEnd(34)}${ok.map((r) => pad(r.matmul[i].gflops.toFixed(1), 11)).join('')}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const only = arg('--one');
+  if (only) return child(only);
+  const wanted = arg('--backends')?.split(',');
+  const names = backendEntries.map((e) => e.name).filter((n) => !wanted || wanted.includes(n));
+  const results: BackendResult[] = [];
+  const self = fileURLToPath(import.meta.url);
+  for (const name of names) {
+    process.stderr.write(`bench: ${name}...\n`);
+    try {
+      const out = execFileSync(process.execPath, [self, '--one', name, ...(quick ? ['--quick'] : [])], {
+        encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24,
+      });
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (!line) throw new Error('no result from the child process');
+      results.push(JSON.parse(line.slice(7)));
+    } catch (e) {
+      results.push({ backend: name, error: (e as Error).message.split('\n')[0] } as BackendResult);
+    }
+  }
+  printTable(results);
+  let tokenizers: unknown = null;
+  try {
+    const mod = (await import('./tokenizers.js' as string)) as { benchTokenizers?: () => Promise<unknown> };
+    if (mod.benchTokenizers) {
+      process.stderr.write('bench: tokenizers...\n');
+      tokenizers = await mod.benchTokenizers();
+      console.log('\ntokenizers');
+      console.log(tokenizers);
+    }
+  } catch (e) {
+    tokenizers = { error: (e as Error).message.split('\n')[0] };
+  }
+  const json = { date: new Date().toISOString(), node: process.version, pytorchMsPerIter: PYTORCH_MS_PER_ITER, backends: results, tokenizers };
+  const file = arg('--json');
+  if (file) {
+    writeFileSync(file, JSON.stringify(json, null, 2));
+    console.log(`\nJSON written to ${file}`);
+  } else {
+    console.log(`\n${JSON.stringify(json)}`);
+  }
+}
+
+await main();
