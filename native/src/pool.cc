@@ -130,12 +130,15 @@ struct Scratch {
 };
 Scratch scratch[64][4];
 
-// Spins (then yields) until pred() holds.
+// Spins until pred() holds, then naps in short sleeps. Never sched_yield: on a busy machine
+// that hands the core to another process for a whole time slice (milliseconds).
 template <class Pred>
 void waitFor(Pred pred) {
-  for (long i = 0; !pred(); i++) {
-    if (i < 4096) cpuRelax();
-    else std::this_thread::yield();
+  auto until = Clock::now() + std::chrono::microseconds(pool.spinMicros > 100 ? pool.spinMicros : 100);
+  while (!pred()) {
+    for (int j = 0; j < 64 && !pred(); j++) cpuRelax();
+    if (pred()) return;
+    if (Clock::now() > until) std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
 }
 
