@@ -1,5 +1,6 @@
 // Causal self-attention forward and backward from the fused qkv [B, T, 3C] layout. Work is split
-// by (batch, head) pairs; only the visible keys t2 <= t are computed, read or written.
+// by (batch, head) pairs, part-th of nparts on thread `thread` (scratch + thread * stride); only
+// the visible keys t2 <= t are computed, read or written.
 import { hmax, hsum, sexp, vexp } from './vmath';
 
 @inline function at(p: usize, i: i32): usize {
@@ -107,12 +108,12 @@ function packHead(dst: usize, src: usize, T: i32, C3: i32, hs: i32, hp: i32, Tp:
 }
 
 export function attention(out: usize, att: usize, qkv: usize, mask: usize, B: i32, T: i32, C: i32, H: i32,
-  scratch: usize, stride: usize, part: i32, nparts: i32): void {
+  scratch: usize, stride: usize, part: i32, nparts: i32, thread: i32): void {
   const hs = C / H, hp = round4(hs), Tp = round4(T), C3 = 3 * C;
   const scale = <f32>(1 / Math.sqrt(<f64>hs));
   const units = B * H;
   const u0 = <i32>((<i64>units * part) / nparts), u1 = <i32>((<i64>units * (part + 1)) / nparts);
-  const base = (scratch + <usize>part * stride + 63) & ~(<usize>63);
+  const base = (scratch + <usize>thread * stride + 63) & ~(<usize>63);
   const kt = base, vp = at(kt, hs * Tp), row = at(vp, T * hp), acc = at(row, Tp);
   for (let u = u0; u < u1; u++) {
     const b = u / H, h = u % H;
@@ -159,12 +160,12 @@ export function attention(out: usize, att: usize, qkv: usize, mask: usize, B: i3
 }
 
 export function attentionBackward(dqkv: usize, dout: usize, qkv: usize, att: usize, mask: usize, B: i32, T: i32, C: i32,
-  H: i32, scratch: usize, stride: usize, part: i32, nparts: i32): void {
+  H: i32, scratch: usize, stride: usize, part: i32, nparts: i32, thread: i32): void {
   const hs = C / H, hp = round4(hs), Tp = round4(T), C3 = 3 * C;
   const scale = <f32>(1 / Math.sqrt(<f64>hs));
   const units = B * H;
   const u0 = <i32>((<i64>units * part) / nparts), u1 = <i32>((<i64>units * (part + 1)) / nparts);
-  const base = (scratch + <usize>part * stride + 63) & ~(<usize>63);
+  const base = (scratch + <usize>thread * stride + 63) & ~(<usize>63);
   const kp = base, qp = at(kp, T * hp), dop = at(qp, T * hp), vt = at(dop, T * hp), ds = at(vt, hs * Tp);
   const row = at(ds, T * Tp), acc = at(row, Tp);
   for (let u = u0; u < u1; u++) {

@@ -6,39 +6,38 @@
 // sum is added to c (or stored, for the first block when not accumulating). So a row of c does
 // not depend on M, nor on how many threads shared the work.
 
-/** k block: a 4 x KC slice of a (8 KB) and an 8-column panel of b (8 KB) stay in L1. */
+/** k block: a 4 x KC slice of a (16 KB, splatted) and an 8-column panel of b (8 KB) stay in L1. */
 export const KC: i32 = 256;
 
 // Pointers are byte offsets; a(i, k) is at a + 4 * (i * sai + k * sak).
 
-/** The 4 rows i0..i0+3 of op(a), k0..k0+kc-1, as ap[kk][4]; rows past M are zeros. */
+/**
+ * The 4 rows i0..i0+3 of op(a), k0..k0+kc-1, as ap[kk][4 rows][4 lanes]: each value already
+ * splatted across a vector, so the micro-kernel reads it with a plain load (V8 folds the offset
+ * of a plain load into the address; of a load-and-splat it does not). Rows past M are zeros.
+ */
 function packA(ap: usize, a: usize, M: i32, K: i32, transA: bool, i0: i32, k0: i32, kc: i32): void {
   const rows = min(4, M - i0);
   if (rows == 4 && transA) {
     // a is [K, M]: the 4 values for one k are adjacent
     for (let kk = 0; kk < kc; kk++) {
-      v128.store(ap + (<usize>kk << 4), v128.load(a + ((<usize>(k0 + kk) * M + i0) << 2)));
+      const s = a + ((<usize>(k0 + kk) * M + i0) << 2), d = ap + (<usize>kk << 6);
+      v128.store(d, v128.load32_splat(s));
+      v128.store(d, v128.load32_splat(s + 4), 16);
+      v128.store(d, v128.load32_splat(s + 8), 32);
+      v128.store(d, v128.load32_splat(s + 12), 48);
     }
     return;
   }
   if (rows == 4) {
-    // a is [M, K]: transpose 4 x 4 tiles
+    // a is [M, K]: four row streams
     const r0 = a + ((<usize>i0 * K + k0) << 2), ld = <usize>K << 2;
-    let kk = 0;
-    for (; kk + 4 <= kc; kk += 4) {
-      const o = <usize>kk << 2;
-      const x0 = v128.load(r0 + o), x1 = v128.load(r0 + ld + o);
-      const x2 = v128.load(r0 + 2 * ld + o), x3 = v128.load(r0 + 3 * ld + o);
-      const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
-      const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
-      const d = ap + (<usize>kk << 4);
-      v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-      v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
-      v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
-      v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
-    }
-    for (; kk < kc; kk++) {
-      for (let r = 0; r < 4; r++) store<f32>(ap + (<usize>(kk * 4 + r) << 2), load<f32>(r0 + <usize>r * ld + (<usize>kk << 2)));
+    for (let kk = 0; kk < kc; kk++) {
+      const s = r0 + (<usize>kk << 2), d = ap + (<usize>kk << 6);
+      v128.store(d, v128.load32_splat(s));
+      v128.store(d, v128.load32_splat(s + ld), 16);
+      v128.store(d, v128.load32_splat(s + 2 * ld), 32);
+      v128.store(d, v128.load32_splat(s + 3 * ld), 48);
     }
     return;
   }
@@ -49,7 +48,7 @@ function packA(ap: usize, a: usize, M: i32, K: i32, transA: bool, i0: i32, k0: i
         const i = i0 + r, k = k0 + kk;
         v = transA ? load<f32>(a + ((<usize>k * M + i) << 2)) : load<f32>(a + ((<usize>i * K + k) << 2));
       }
-      store<f32>(ap + (<usize>(kk * 4 + r) << 2), v);
+      v128.store(ap + (<usize>(kk * 4 + r) << 4), f32x4.splat(v));
     }
   }
 }
@@ -123,21 +122,22 @@ function packB(bp: usize, b: usize, N: i32, K: i32, transB: bool, p0: i32, p1: i
   }
 }
 
-/** The 4 x 8 micro-kernel over one k block: packed ap[kc][4] times one packed panel bp[kc][8]. */
+/** The 4 x 8 micro-kernel over one k block: packed ap[kc][4][4] times one packed panel bp[kc][8]. */
 function microKernel(ap: usize, bp: usize, kc: i32, c: usize, N: i32, rows: i32, cols: i32, first: bool, tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
+  const bEnd = bp + (<usize>kc << 5);
+  while (bp < bEnd) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    let x = v128.load32_splat(ap);
+    let x = v128.load(ap);
     c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    x = v128.load32_splat(ap, 4);
+    x = v128.load(ap, 16);
     c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    x = v128.load32_splat(ap, 8);
+    x = v128.load(ap, 32);
     c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
-    x = v128.load32_splat(ap, 12);
+    x = v128.load(ap, 48);
     c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    bp += 32; ap += 16;
+    bp += 32; ap += 64;
   }
   storeBlock(c, N, rows, cols, first, tmp, c00, c01, c10, c11, c20, c21, c30, c31);
 }
@@ -145,30 +145,32 @@ function microKernel(ap: usize, bp: usize, kc: i32, c: usize, N: i32, rows: i32,
 /** Scratch bytes one part needs: its packed panels, a packed row block, a 4 x 8 spill area. */
 export function matmulScratchBytes(M: i32, N: i32, K: i32): i32 {
   const kc = min(KC, K), np = (N + 7) >> 3;
-  return (kc * 8 * np + kc * 4 + 32) * 4 + 64;
+  return (kc * 8 * np + kc * 16 + 32) * 4 + 64;
 }
 
 /**
- * The part-th of nparts shares of the product. Parts own disjoint blocks of c (whole column
- * panels, or whole row blocks when there are few panels), each with its own scratch.
+ * The part-th of nparts shares of the product, computed by thread `thread` (whose scratch is
+ * scratch + thread * scratchStride). Parts own disjoint blocks of c: bands of rows, each packing
+ * all of op(b), when there are more rows than columns, else bands of column panels, each packing
+ * all of op(a) (the band that repacks less).
  */
 export function matmul(c: usize, a: usize, b: usize, M: i32, N: i32, K: i32, transA: i32, transB: i32,
-  accumulate: i32, scratch: usize, scratchStride: usize, part: i32, nparts: i32): void {
+  accumulate: i32, scratch: usize, scratchStride: usize, part: i32, nparts: i32, thread: i32): void {
   if (M < 4) {
     gemv(c, a, b, M, N, K, transA != 0, transB != 0, accumulate != 0, part, nparts);
     return;
   }
   const np = (N + 7) >> 3, nrb = (M + 3) >> 2;
   let p0 = 0, p1 = np, rb0 = 0, rb1 = nrb;
-  if (np >= 2 * nparts || np >= nrb) {
-    p0 = <i32>((<i64>np * part) / nparts); p1 = <i32>((<i64>np * (part + 1)) / nparts);
-  } else {
+  if ((M > N && nrb >= nparts) || np < nparts) {
     rb0 = <i32>((<i64>nrb * part) / nparts); rb1 = <i32>((<i64>nrb * (part + 1)) / nparts);
+  } else {
+    p0 = <i32>((<i64>np * part) / nparts); p1 = <i32>((<i64>np * (part + 1)) / nparts);
   }
   if (p0 >= p1 || rb0 >= rb1) return;
-  const base = (scratch + <usize>part * scratchStride + 63) & ~(<usize>63);
+  const base = (scratch + <usize>thread * scratchStride + 63) & ~(<usize>63);
   const kcMax = min(KC, K);
-  const bp = base, ap = bp + (<usize>kcMax * 8 * (p1 - p0) << 2), tmp = ap + (<usize>kcMax << 4);
+  const bp = base, ap = bp + (<usize>kcMax * 8 * (p1 - p0) << 2), tmp = ap + (<usize>kcMax << 6);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const first = k0 == 0 && accumulate == 0;

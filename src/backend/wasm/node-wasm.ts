@@ -28,7 +28,7 @@ export async function loadWasmBackend(opts: { threads?: number } = {}): Promise<
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   const workers = threads - 1;
   const spawned = Array.from({ length: workers }, (_, i) => new Worker(new URL('./node-worker.js', import.meta.url), {
-    workerData: { module, memory, control, part: i + 1, workers },
+    workerData: { module, memory, control, thread: i + 1 },
   }));
   await Promise.all(spawned.map((w) => new Promise<void>((resolve, reject) => {
     w.once('message', () => resolve());

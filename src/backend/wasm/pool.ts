@@ -2,26 +2,53 @@
  * A persistent pool of worker threads running the same kernel module on the same shared memory.
  * No Node imports: a Web Worker runs workerLoop just as a worker_thread does.
  *
- * Protocol over one SharedArrayBuffer: the caller writes a kernel index and its arguments,
- * bumps GEN and notifies; each worker runs its part, bumps DONE, and the last one notifies.
- * The caller runs part 0 itself meanwhile. Workers spin briefly before sleeping, since the next
- * kernel usually follows within microseconds and waking a sleeping thread costs 10-15 us.
+ * A job is a kernel cut into chunks (kernel(...args, chunk, nchunks, thread)); every thread, the
+ * caller included, claims chunks until none is left, so a worker that the OS has descheduled
+ * (2 cores shared with other programs) delays a kernel by one chunk at most, not by its share.
+ * A chunk's output does not depend on who runs it, so results do not depend on the timing.
+ *
+ * Control block (Int32 words) then the arguments (float64):
+ * - GEN: the job number, bumped (and notified) to start a job;
+ * - CLAIM: (job number mod 2^15) << 16 | next unclaimed chunk, claimed by compare-and-swap, so a
+ *   worker that wakes late cannot claim a chunk of a later job with the earlier job's arguments;
+ * - DONE: chunks finished; the thread that finishes the last one notifies.
+ * Workers spin briefly before sleeping: the next kernel usually follows within microseconds, and
+ * waking a sleeping thread costs 10-15 us.
  */
 import { parallelKernels, type PartKernel } from './kernels.js';
 
-const GEN = 0, DONE = 1, FN = 2, NARGS = 3, NPARTS = 4, STOP = 5, ERROR = 6;
+const GEN = 0, CLAIM = 1, DONE = 2, FN = 3, NARGS = 4, NCHUNKS = 5, STOP = 6, ERROR = 7;
 const ARGS_BYTE_OFFSET = 64;
 const MAX_ARGS = 24;
 export const CONTROL_BYTES = ARGS_BYTE_OFFSET + MAX_ARGS * 8;
 
-/** Polls before sleeping: about 50-100 us of spinning. */
+/** Polls before sleeping: some tens of microseconds. */
 const SPIN = 20000;
+
+/** Claims and runs chunks of the current job (tag) until none is left; false if a chunk threw. */
+function runChunks(ctl: Int32Array, tag: number, nchunks: number, kernel: PartKernel, args: number[], thread: number): boolean {
+  let ok = true;
+  for (;;) {
+    const v = Atomics.load(ctl, CLAIM);
+    if (v >>> 16 !== tag) return ok;
+    const chunk = v & 0xffff;
+    if (chunk >= nchunks) return ok;
+    if (Atomics.compareExchange(ctl, CLAIM, v, v + 1) !== v) continue;
+    try {
+      kernel(...args, chunk, nchunks, thread);
+    } catch {
+      ok = false;
+    }
+    if (Atomics.add(ctl, DONE, 1) + 1 === nchunks) Atomics.notify(ctl, DONE);
+  }
+}
 
 export class ThreadPool {
   private readonly ctl: Int32Array;
   private readonly args: Float64Array;
   /** Threads in all, the caller included. */
   readonly threads: number;
+  private gen = 0;
 
   /**
    * workers: the number of workers (threads - 1), already running workerLoop on `control`.
@@ -34,34 +61,28 @@ export class ThreadPool {
     this.threads = workers + 1;
   }
 
-  /** Runs kernel(...args, part, threads) for every part, part 0 here; returns when all are done. */
-  run(name: (typeof parallelKernels)[number], kernel: PartKernel, args: number[]): void {
-    const ctl = this.ctl, n = this.threads;
+  /** Runs kernel(...args, chunk, nchunks, thread) for every chunk; returns when all are done. */
+  run(name: (typeof parallelKernels)[number], kernel: PartKernel, args: number[], nchunks: number): void {
+    const ctl = this.ctl;
     if (args.length > MAX_ARGS) throw new Error(`${name}: ${args.length} arguments, the pool passes at most ${MAX_ARGS}`);
+    if (!(nchunks >= 1 && nchunks < 0x10000)) throw new Error(`${name}: ${nchunks} chunks, expected 1 to 65535`);
     for (let i = 0; i < args.length; i++) this.args[i] = args[i];
     ctl[FN] = parallelKernels.indexOf(name);
     ctl[NARGS] = args.length;
-    ctl[NPARTS] = n;
+    ctl[NCHUNKS] = nchunks;
+    this.gen = (this.gen + 1) & 0x7fff;
     Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, CLAIM, this.gen << 16);
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
-    let failure: unknown = null;
-    try {
-      kernel(...args, 0, n);
-    } catch (e) {
-      failure = e;
-    }
+    const ok = runChunks(ctl, this.gen, nchunks, kernel, args, 0);
     let spins = 0;
     for (;;) {
       const done = Atomics.load(ctl, DONE);
-      if (done === this.workers) break;
-      if (++spins > SPIN && this.canWait) Atomics.wait(ctl, DONE, done, 100);
+      if (done === nchunks) break;
+      if (++spins > SPIN && this.canWait) Atomics.wait(ctl, DONE, done, 50);
     }
-    if (failure) throw failure;
-    if (Atomics.load(ctl, ERROR)) {
-      Atomics.store(ctl, ERROR, 0);
-      throw new Error(`kernel ${name} failed on a worker thread`);
-    }
+    if (!ok || Atomics.exchange(ctl, ERROR, 0)) throw new Error(`kernel ${name} failed`);
   }
 
   /** Ends the workers' loops. */
@@ -74,10 +95,10 @@ export class ThreadPool {
 }
 
 /**
- * A worker's life: wait for a job, run its part, report, repeat until stopped.
- * kernels: the module's exports on this thread; part: this worker's part (1..workers).
+ * A worker's life: wait for a job, claim and run chunks, repeat until stopped.
+ * exports: the kernel module's exports on this thread; thread: this worker's number (1..).
  */
-export function workerLoop(control: SharedArrayBuffer, exports: WebAssembly.Exports, part: number, workers: number): void {
+export function workerLoop(control: SharedArrayBuffer, exports: WebAssembly.Exports, thread: number): void {
   const ctl = new Int32Array(control, 0, ARGS_BYTE_OFFSET / 4);
   const argv = new Float64Array(control, ARGS_BYTE_OFFSET, MAX_ARGS);
   const kernels = parallelKernels.map((name) => exports[name] as PartKernel);
@@ -92,15 +113,11 @@ export function workerLoop(control: SharedArrayBuffer, exports: WebAssembly.Expo
     }
     seen = Atomics.load(ctl, GEN);
     if (Atomics.load(ctl, STOP)) return;
-    const n = ctl[NPARTS];
-    if (part < n) {
-      try {
-        const args = Array.from(argv.subarray(0, ctl[NARGS]));
-        kernels[ctl[FN]](...args, part, n);
-      } catch {
-        Atomics.store(ctl, ERROR, 1);
-      }
-    }
-    if (Atomics.add(ctl, DONE, 1) + 1 === workers) Atomics.notify(ctl, DONE);
+    // read the job, then claim: a claim only succeeds while CLAIM carries this job's tag, and the
+    // caller writes a job's fields before tagging CLAIM with it
+    const tag = Atomics.load(ctl, CLAIM) >>> 16;
+    const kernel = kernels[ctl[FN]], nchunks = ctl[NCHUNKS];
+    const args = Array.from(argv.subarray(0, ctl[NARGS]));
+    if (!runChunks(ctl, tag, nchunks, kernel, args, thread)) Atomics.store(ctl, ERROR, 1);
   }
 }

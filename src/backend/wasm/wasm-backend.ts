@@ -5,10 +5,12 @@ import type { ThreadPool } from './pool.js';
 
 /**
  * Below these amounts of work (multiply-adds, or elements) a kernel runs on the calling thread
- * alone: handing out parts costs about a microsecond with the workers spinning, 10-15 us if
+ * alone: handing out chunks costs about a microsecond with the workers spinning, 10-15 us if
  * they sleep.
  */
 const PARALLEL_MIN = { matmul: 1 << 17, elementwise: 1 << 15, transcendental: 1 << 13, rows: 1 << 14, attention: 1 << 16 };
+/** Chunks per thread: more than one, so that a thread the OS deschedules holds up little. */
+const CHUNKS_PER_THREAD = 3;
 
 type Buf = Float32Array | Int32Array;
 
@@ -88,17 +90,24 @@ export class WasmBackend implements Backend {
     return this.scratchOff;
   }
 
-  private parallel(work: number, min: number): boolean {
-    return this.pool !== null && work >= min;
+  /** How many chunks to cut `units` independent pieces of work into: 1 (this thread alone) below `min` work. */
+  private chunks(work: number, min: number, units: number, perThread = CHUNKS_PER_THREAD): number {
+    if (this.pool === null || work < min || units < 2) return 1;
+    return Math.min(units, this.pool.threads * perThread, 0xffff);
   }
 
-  private run(name: ParallelKernel, par: boolean, args: number[]): void {
+  private run(name: ParallelKernel, nchunks: number, args: number[]): void {
     try {
-      if (par) this.pool!.run(name, this.k[name], args);
-      else this.k[name](...args, 0, 1);
+      if (nchunks > 1) this.pool!.run(name, this.k[name], args, nchunks);
+      else this.k[name](...args, 0, 1, 0);
     } finally {
       this.finish();
     }
+  }
+
+  /** Chunks of an elementwise kernel over n values (at least 4096 each). */
+  private elementwise(n: number, min = PARALLEL_MIN.elementwise): number {
+    return this.chunks(n, min, Math.ceil(n / 4096));
   }
 
   // ---- kernels (see Backend for what each computes)
@@ -110,29 +119,30 @@ export class WasmBackend implements Backend {
       if (!accumulate) c.fill(0, 0, M * N);
       return;
     }
-    const par = this.parallel(M * N * K, PARALLEL_MIN.matmul);
+    // the kernel splits rows (4 at a time) when M > N, else column panels (8 at a time); 1 to 3 rows: columns by 4
+    const units = M < 4 ? Math.ceil(N / 4) : M > N ? Math.ceil(M / 4) : Math.ceil(N / 8);
+    const nchunks = this.chunks(M * N * K, PARALLEL_MIN.matmul, units);
     const stride = this.k.matmulScratchBytes(M, N, K);
-    const scratch = this.scratch(stride * (par ? this.threads : 1));
-    this.run('matmul', par, [this.out(c), this.ptr(a), this.ptr(b), M, N, K,
+    const scratch = this.scratch(stride * (nchunks > 1 ? this.threads : 1));
+    this.run('matmul', nchunks, [this.out(c), this.ptr(a), this.ptr(b), M, N, K,
       transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, scratch, stride]);
   }
 
   addBroadcast(out: Float32Array, a: Float32Array, b: Float32Array, size: number, n: number): void {
     if (size === 0) return;
-    this.run('addBroadcast', this.parallel(size, PARALLEL_MIN.elementwise) && size / n >= this.threads,
-      [this.out(out), this.ptr(a), this.ptr(b), size, n]);
+    this.run('addBroadcast', this.chunks(size, PARALLEL_MIN.elementwise, Math.floor(size / n)), [this.out(out), this.ptr(a), this.ptr(b), size, n]);
   }
 
   sumRowsInto(db: Float32Array, dy: Float32Array, rows: number, n: number): void {
-    this.run('sumRowsInto', this.parallel(rows * n, PARALLEL_MIN.elementwise) && n >= 64, [this.out(db), this.ptr(dy), rows, n]);
+    this.run('sumRowsInto', this.chunks(rows * n, PARALLEL_MIN.elementwise, Math.floor(n / 64)), [this.out(db), this.ptr(dy), rows, n]);
   }
 
   axpy(dst: Float32Array, src: Float32Array, scale: number, n: number): void {
-    this.run('axpy', this.parallel(n, PARALLEL_MIN.elementwise), [this.out(dst), this.ptr(src), scale, n]);
+    this.run('axpy', this.elementwise(n), [this.out(dst), this.ptr(src), scale, n]);
   }
 
   scale(out: Float32Array, x: Float32Array, scale: number, n: number): void {
-    this.run('scale', this.parallel(n, PARALLEL_MIN.elementwise), [this.out(out), this.ptr(x), scale, n]);
+    this.run('scale', this.elementwise(n), [this.out(out), this.ptr(x), scale, n]);
   }
 
   sumSquares(x: Float32Array, n: number): number {
@@ -144,7 +154,7 @@ export class WasmBackend implements Backend {
   }
 
   embedding(out: Float32Array, table: Float32Array, ids: Int32Array, N: number, C: number): void {
-    this.run('embedding', this.parallel(N * C, PARALLEL_MIN.elementwise), [this.out(out), this.ptr(table), this.ptr(ids), N, C]);
+    this.run('embedding', this.chunks(N * C, PARALLEL_MIN.elementwise, N), [this.out(out), this.ptr(table), this.ptr(ids), N, C]);
   }
 
   embeddingBackward(dtable: Float32Array, dout: Float32Array, ids: Int32Array, N: number, C: number): void {
@@ -157,7 +167,7 @@ export class WasmBackend implements Backend {
 
   layerNorm(out: Float32Array, mean: Float32Array, rstd: Float32Array, x: Float32Array,
     w: Float32Array, b: Float32Array | null, N: number, C: number, eps: number): void {
-    this.run('layerNorm', this.parallel(N * C, PARALLEL_MIN.rows), [this.out(out), this.out(mean), this.out(rstd), this.ptr(x),
+    this.run('layerNorm', this.chunks(N * C, PARALLEL_MIN.rows, N), [this.out(out), this.out(mean), this.out(rstd), this.ptr(x),
       this.ptr(w), b ? this.ptr(b) : 0, N, C, eps]);
   }
 
@@ -172,62 +182,64 @@ export class WasmBackend implements Backend {
   }
 
   gelu(out: Float32Array, x: Float32Array, n: number, tanh: boolean): void {
-    this.run('gelu', this.parallel(n, PARALLEL_MIN.transcendental), [this.out(out), this.ptr(x), n, tanh ? 1 : 0]);
+    this.run('gelu', this.elementwise(n, PARALLEL_MIN.transcendental), [this.out(out), this.ptr(x), n, tanh ? 1 : 0]);
   }
 
   geluBackward(dx: Float32Array, dout: Float32Array, x: Float32Array, n: number, tanh: boolean): void {
-    this.run('geluBackward', this.parallel(n, PARALLEL_MIN.transcendental), [this.out(dx), this.ptr(dout), this.ptr(x), n, tanh ? 1 : 0]);
+    this.run('geluBackward', this.elementwise(n, PARALLEL_MIN.transcendental), [this.out(dx), this.ptr(dout), this.ptr(x), n, tanh ? 1 : 0]);
   }
 
   attention(out: Float32Array, att: Float32Array, qkv: Float32Array, dropMask: Float32Array | null,
     B: number, T: number, C: number, H: number): void {
-    const par = this.parallel(B * H * T * T * (C / H), PARALLEL_MIN.attention) && B * H >= this.threads;
+    // a chunk per (batch, head) pair: cheap to claim, and no repacking
+    const nchunks = this.chunks(B * H * T * T * (C / H), PARALLEL_MIN.attention, B * H, Infinity);
     const stride = this.k.attentionScratchBytes(T, C, H);
-    const scratch = this.scratch(stride * (par ? this.threads : 1));
-    this.run('attention', par, [this.out(out), this.out(att), this.ptr(qkv), dropMask ? this.ptr(dropMask) : 0,
+    const scratch = this.scratch(stride * (nchunks > 1 ? this.threads : 1));
+    this.run('attention', nchunks, [this.out(out), this.out(att), this.ptr(qkv), dropMask ? this.ptr(dropMask) : 0,
       B, T, C, H, scratch, stride]);
   }
 
   attentionBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
     dropMask: Float32Array | null, B: number, T: number, C: number, H: number): void {
-    const par = this.parallel(B * H * T * T * (C / H), PARALLEL_MIN.attention) && B * H >= this.threads;
+    // a chunk per (batch, head) pair: cheap to claim, and no repacking
+    const nchunks = this.chunks(B * H * T * T * (C / H), PARALLEL_MIN.attention, B * H, Infinity);
     const stride = this.k.attentionScratchBytes(T, C, H);
-    const scratch = this.scratch(stride * (par ? this.threads : 1));
-    this.run('attentionBackward', par, [this.out(dqkv), this.ptr(dout), this.ptr(qkv), this.ptr(att),
+    const scratch = this.scratch(stride * (nchunks > 1 ? this.threads : 1));
+    this.run('attentionBackward', nchunks, [this.out(dqkv), this.ptr(dout), this.ptr(qkv), this.ptr(att),
       dropMask ? this.ptr(dropMask) : 0, B, T, C, H, scratch, stride]);
   }
 
   softmax(out: Float32Array, x: Float32Array, N: number, V: number, temperature: number): void {
-    this.run('softmax', this.parallel(N * V, PARALLEL_MIN.rows), [this.out(out), this.ptr(x), N, V, temperature]);
+    this.run('softmax', this.chunks(N * V, PARALLEL_MIN.rows, N), [this.out(out), this.ptr(x), N, V, temperature]);
   }
 
   crossEntropy(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array,
     N: number, V: number): number {
     let count = 0;
     for (let i = 0; i < N; i++) if (targets[i] !== -1) count++;
-    this.run('crossEntropy', this.parallel(N * V, PARALLEL_MIN.rows), [this.out(losses), this.out(probs), this.ptr(logits),
+    this.run('crossEntropy', this.chunks(N * V, PARALLEL_MIN.rows, N), [this.out(losses), this.out(probs), this.ptr(logits),
       this.ptr(targets), N, V]);
     return count;
   }
 
   crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, dloss: number,
     N: number, V: number): void {
-    this.run('crossEntropyBackward', this.parallel(N * V, PARALLEL_MIN.rows), [this.out(dlogits), this.ptr(probs),
+    this.run('crossEntropyBackward', this.chunks(N * V, PARALLEL_MIN.rows, N), [this.out(dlogits), this.ptr(probs),
       this.ptr(targets), dloss, N, V]);
   }
 
   mul(out: Float32Array, x: Float32Array, mask: Float32Array, n: number): void {
-    this.run('mul', this.parallel(n, PARALLEL_MIN.elementwise), [this.out(out), this.ptr(x), this.ptr(mask), n]);
+    this.run('mul', this.elementwise(n), [this.out(out), this.ptr(x), this.ptr(mask), n]);
   }
 
   mulBackward(dx: Float32Array, dout: Float32Array, mask: Float32Array, n: number): void {
-    this.run('mulBackward', this.parallel(n, PARALLEL_MIN.elementwise), [this.out(dx), this.ptr(dout), this.ptr(mask), n]);
+    this.run('mulBackward', this.elementwise(n), [this.out(dx), this.ptr(dout), this.ptr(mask), n]);
   }
 
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
     beta1: number, beta2: number, eps: number, weightDecay: number, t: number, gradScale: number): void {
     const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
-    this.run('adamw', this.parallel(n, PARALLEL_MIN.elementwise), [this.out(p), this.ptr(g), this.out(m), this.out(v), n,
+    this.run('adamw', this.elementwise(n), [this.out(p), this.ptr(g), this.out(m), this.out(v), n,
       lr, beta1, beta2, eps, 1 - lr * weightDecay, bc1, bc2, gradScale]);
   }
 }
