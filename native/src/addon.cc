@@ -377,7 +377,7 @@ KERNEL(Configure) {
 }
 
 KERNEL(Info) {
-  napi_value obj, isa, threads, spin;
+  napi_value obj, isa, threads, spin, solo;
   napi_create_object(env, &obj);
   napi_create_string_utf8(env, active->isa, NAPI_AUTO_LENGTH, &isa);
   napi_create_int32(env, yk::poolThreads(), &threads);
@@ -385,6 +385,8 @@ KERNEL(Info) {
   napi_set_named_property(env, obj, "isa", isa);
   napi_set_named_property(env, obj, "threads", threads);
   napi_set_named_property(env, obj, "spinMicros", spin);
+  napi_create_double(env, (double)yk::poolSoloPeriods(), &solo);
+  napi_set_named_property(env, obj, "soloPeriods", solo);
   return obj;
 }
 

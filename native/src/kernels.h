@@ -56,6 +56,8 @@ int poolThreads();
 void poolSetThreads(int n);
 void poolSetSpin(long spinIters);
 long poolSpin();
+// How many times the pool has fallen back to the calling thread alone (busy machine).
+long poolSoloPeriods();
 // Per-thread scratch that grows and is never shrunk: at least n floats, 64-byte aligned.
 float* poolScratch(int tid, int slot, long n);
 

@@ -3,6 +3,7 @@
 // (a wake-up then costs well under a microsecond) and then sleep on a condition variable
 // (a wake-up then costs tens of microseconds, but an idle process burns no CPU).
 #include <sched.h>
+#include <time.h>
 
 #include <atomic>
 #include <chrono>
@@ -36,6 +37,7 @@ struct Pool {
   std::vector<std::thread> workers;
   int nthreads = 1;
   long spinMicros = 200;
+  bool adaptive = true;  // YORICK_ADAPTIVE=0: always use every thread
   std::atomic<uint64_t> state{0};
   std::atomic<int> nextChunk{0};
   std::atomic<int> doneChunks{0};
@@ -47,16 +49,28 @@ struct Pool {
   int nchunks = 0;
   std::mutex mu;
   std::condition_variable cv;
+  // the caller sleeping until the job's last chunk (or last worker) is done
+  std::atomic<bool> callerSleeping{false};
+  std::mutex callerMu;
+  std::condition_variable callerCv;
 };
 
 Pool pool;
+
+// Wakes the caller if it went to sleep waiting for what a worker just finished.
+void wakeCaller() {
+  if (pool.callerSleeping.load(std::memory_order_seq_cst)) {
+    std::lock_guard<std::mutex> lock(pool.callerMu);
+    pool.callerCv.notify_one();
+  }
+}
 
 // Claims and runs chunks until none are left.
 void work(int tid) {
   const int n = pool.nchunks;
   for (int c; (c = pool.nextChunk.fetch_add(1, std::memory_order_relaxed)) < n;) {
     pool.fn(pool.ctx, c, tid);
-    pool.doneChunks.fetch_add(1, std::memory_order_release);
+    if (pool.doneChunks.fetch_add(1, std::memory_order_seq_cst) + 1 == n && tid != 0) wakeCaller();
   }
 }
 
@@ -84,7 +98,7 @@ void workerLoop(int tid, uint64_t seen) {
     const uint64_t s = pool.state.load(std::memory_order_seq_cst);
     seen = s >> 1;
     if (s & 1) work(tid);
-    pool.active.fetch_sub(1, std::memory_order_release);
+    if (pool.active.fetch_sub(1, std::memory_order_seq_cst) == 1) wakeCaller();
   }
 }
 
@@ -119,6 +133,7 @@ int defaultThreads() {
 struct Init {
   Init() {
     if (const char* s = std::getenv("YORICK_SPIN_US")) pool.spinMicros = std::atol(s);
+    if (const char* s = std::getenv("YORICK_ADAPTIVE")) pool.adaptive = std::atoi(s) != 0;
     startWorkers(defaultThreads());
   }
   ~Init() { stopWorkers(); }
@@ -130,25 +145,59 @@ struct Scratch {
 };
 Scratch scratch[64][4];
 
-// Spins until pred() holds, then naps in short sleeps. Never sched_yield: on a busy machine
-// that hands the core to another process for a whole time slice (milliseconds).
+// The caller's wait: spins for the spin time, then sleeps until a worker wakes it. Never
+// sched_yield: on a busy machine that hands the core to another process for a whole time
+// slice (milliseconds).
 template <class Pred>
 void waitFor(Pred pred) {
-  auto until = Clock::now() + std::chrono::microseconds(pool.spinMicros > 100 ? pool.spinMicros : 100);
-  while (!pred()) {
-    for (int j = 0; j < 64 && !pred(); j++) cpuRelax();
-    if (pred()) return;
-    if (Clock::now() > until) std::this_thread::sleep_for(std::chrono::microseconds(20));
-  }
+  auto until = Clock::now() + std::chrono::microseconds(pool.spinMicros);
+  do {
+    for (int j = 0; j < 64; j++) {
+      if (pred()) return;
+      cpuRelax();
+    }
+  } while (Clock::now() < until);
+  std::unique_lock<std::mutex> lock(pool.callerMu);
+  pool.callerSleeping.store(true, std::memory_order_seq_cst);
+  pool.callerCv.wait(lock, pred);
+  pool.callerSleeping.store(false, std::memory_order_relaxed);
 }
 
 }  // namespace
 
+// When other processes keep the cores busy, this process gets less than nthreads CPUs
+// (group scheduling shares the CPUs between sessions whatever their nice values), workers are
+// descheduled in the middle of chunks and the caller waits for them: two threads are then
+// slower than one. So the pool watches, over windows of jobs, how many CPUs the process
+// actually gets (CPU time / wall time) and how long the caller waits for stragglers; when
+// the machine looks busy, jobs run on the caller alone for a while, then threads are tried again.
+struct Adapt {
+  long jobs = 0;
+  double jobSec = 0, waitSec = 0;
+  Clock::time_point windowStart, soloUntil;
+  double windowCpu = 0;
+  long soloPeriods = 0;  // for info(): how often the pool fell back to one thread
+} adapt;
+enum { WINDOW_JOBS = 256 };
+
+double processCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+long poolSoloPeriods() { return adapt.soloPeriods; }
+
 void poolRun(int nchunks, ChunkFn fn, void* ctx) {
   if (nchunks <= 0) return;
-  if (pool.nthreads == 1 || nchunks == 1) {
+  if (pool.nthreads == 1 || nchunks == 1 || (adapt.soloPeriods > 0 && Clock::now() < adapt.soloUntil)) {
     for (int c = 0; c < nchunks; c++) fn(ctx, c, 0);
     return;
+  }
+  const auto t0 = Clock::now();
+  if (adapt.jobs == 0) {
+    adapt.windowStart = t0;
+    adapt.windowCpu = processCpuSeconds();
   }
   pool.fn = fn;
   pool.ctx = ctx;
@@ -162,10 +211,25 @@ void poolRun(int nchunks, ChunkFn fn, void* ctx) {
     pool.cv.notify_all();
   }
   work(0);
+  const auto t1 = Clock::now();
   waitFor([&] { return pool.doneChunks.load(std::memory_order_acquire) == nchunks; });
   // Close the job and wait for workers still inside it (they have no chunks left to run).
   pool.state.store(gen << 1, std::memory_order_seq_cst);
   waitFor([] { return pool.active.load(std::memory_order_acquire) == 0; });
+  const auto t2 = Clock::now();
+  adapt.jobSec += std::chrono::duration<double>(t2 - t0).count();
+  adapt.waitSec += std::chrono::duration<double>(t2 - t1).count();
+  if (++adapt.jobs == WINDOW_JOBS) {
+    const double wall = std::chrono::duration<double>(t2 - adapt.windowStart).count();
+    const double cpus = (processCpuSeconds() - adapt.windowCpu) / wall;
+    const bool busy = cpus < 1 + 0.4 * (pool.nthreads - 1) || adapt.waitSec > 0.25 * adapt.jobSec;
+    if (pool.adaptive && busy) {
+      adapt.soloUntil = t2 + std::chrono::seconds(2);
+      adapt.soloPeriods++;
+    }
+    adapt.jobs = 0;
+    adapt.jobSec = adapt.waitSec = 0;
+  }
 }
 
 int poolThreads() { return pool.nthreads; }
