@@ -13,7 +13,8 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { backendEntries } from '../src/node/backends.js';
-import { measureBackend, PYTORCH_MS_PER_ITER, type BackendResult } from './measure.js';
+import { PEAK_GFLOPS_MEASURED, PEAK_GFLOPS_STATED, trainingFlopsPerIter } from './flops.js';
+import { measureBackend, PYTORCH_MS_PER_ITER, shakespeareCharCpu, type BackendResult } from './measure.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -46,6 +47,12 @@ function printTable(results: BackendResult[]): void {
   }
   const ok = results.filter((r) => !r.error);
   if (ok.length === 0) return;
+  const flops = trainingFlopsPerIter(shakespeareCharCpu, 12);
+  console.log(`\nthe iteration's arithmetic: ${(flops / 1e9).toFixed(2)} GFLOP (nanoGPT's 6N + attention estimate); peak ${PEAK_GFLOPS_STATED} GFLOP/s as stated, ${PEAK_GFLOPS_MEASURED} measured (FMA loop, both cores)`);
+  for (const r of ok) {
+    const gf = flops / (r.msPerIter * 1e6);
+    console.log(`${r.backend.padEnd(10)}${pad(gf.toFixed(1), 8)} GFLOP/s in the iteration = ${pad((100 * gf / PEAK_GFLOPS_STATED).toFixed(1), 5)}% of ${PEAK_GFLOPS_STATED}, ${pad((100 * gf / PEAK_GFLOPS_MEASURED).toFixed(1), 5)}% of ${PEAK_GFLOPS_MEASURED}`);
+  }
   console.log('\nmatmul GFLOP/s by shape (M x N x K; T: transposed operand)');
   console.log(`${'shape'.padEnd(34)}${ok.map((r) => pad(r.backend, 11)).join('')}`);
   for (let i = 0; i < ok[0].matmul.length; i++) {
