@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include "kernels.h"
@@ -17,6 +18,10 @@ namespace {
 using yk::Kernels;
 
 const Kernels* active = nullptr;
+
+// One thread pool and one set of scratch buffers per process: calls from several JavaScript
+// threads (worker_threads each loading the addon) take turns.
+std::mutex callMutex;
 
 // The best table this CPU and OS support; YORICK_ISA may ask for a lower one.
 const Kernels* pick(const char* want) {
@@ -38,6 +43,7 @@ const Kernels* pick(const char* want) {
 }
 
 struct Args {
+  std::lock_guard<std::mutex> turn{callMutex};
   napi_env env;
   napi_value argv[16];
   size_t argc = 16;
