@@ -5,6 +5,8 @@
 #include <sched.h>
 #include <time.h>
 
+#include <cstdio>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -170,9 +172,10 @@ void waitFor(Pred pred) {
 // descheduled in the middle of chunks and the caller waits for them: two threads are then
 // slower than one. So the pool watches, over windows of jobs, how many CPUs the process
 // actually gets (CPU time / wall time) and how long the caller waits for stragglers; when
-// the machine looks busy, jobs run on the caller alone for a while, then threads are tried again.
+// the machine looks busy for three windows in a row, jobs run on the caller alone for a
+// second, then threads are tried again.
 struct Adapt {
-  long jobs = 0;
+  long jobs = 0, slowWindows = 0;
   double jobSec = 0, waitSec = 0;
   Clock::time_point windowStart, soloUntil;
   double windowCpu = 0;
@@ -222,10 +225,17 @@ void poolRun(int nchunks, ChunkFn fn, void* ctx) {
   if (++adapt.jobs == WINDOW_JOBS) {
     const double wall = std::chrono::duration<double>(t2 - adapt.windowStart).count();
     const double cpus = (processCpuSeconds() - adapt.windowCpu) / wall;
-    const bool busy = cpus < 1 + 0.4 * (pool.nthreads - 1) || adapt.waitSec > 0.25 * adapt.jobSec;
+    // a single slow window is noise (another process started for a moment): three in a row
+    const bool slow = cpus < 0.6 + 0.3 * pool.nthreads || adapt.waitSec > 0.3 * adapt.jobSec;
+    adapt.slowWindows = slow ? adapt.slowWindows + 1 : 0;
+    const bool busy = adapt.slowWindows >= 3;
+    if (std::getenv("YORICK_POOL_DEBUG"))
+      fprintf(stderr, "pool window: %.2f cpus, wait %.0f%% of %.1f ms in jobs, wall %.1f ms%s\n", cpus,
+              100 * adapt.waitSec / adapt.jobSec, adapt.jobSec * 1e3, wall * 1e3, busy ? " -> one thread" : "");
     if (pool.adaptive && busy) {
-      adapt.soloUntil = t2 + std::chrono::seconds(2);
+      adapt.soloUntil = t2 + std::chrono::seconds(1);
       adapt.soloPeriods++;
+      adapt.slowWindows = 0;
     }
     adapt.jobs = 0;
     adapt.jobSec = adapt.waitSec = 0;
