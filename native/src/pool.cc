@@ -38,7 +38,7 @@ typedef std::chrono::steady_clock Clock;
 struct Pool {
   std::vector<std::thread> workers;
   int nthreads = 1;
-  long spinMicros = 200;
+  long spinMicros = 50;
   bool adaptive = true;  // YORICK_ADAPTIVE=0: always use every thread
   std::atomic<uint64_t> state{0};
   std::atomic<int> nextChunk{0};
