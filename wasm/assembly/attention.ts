@@ -1,222 +1,208 @@
-// Causal self-attention forward and backward from the fused qkv [B, T, 3C] layout. Work is split
-// by (batch, head) pairs, part-th of nparts on thread `thread` (scratch + thread * stride); only
-// the visible keys t2 <= t are computed, read or written.
+// Causal self-attention forward and backward from the fused qkv [B, T, 3C] layout, as small
+// products on the 4 x 8 tile of tile.ts. Work is split by (batch, head) pairs: the part-th of
+// nparts, on thread `thread` (scratch + thread * stride). Query rows go 4 at a time and only the
+// key panels a block can see are computed (the masked half is skipped, but for the diagonal
+// tiles); att is written and read only where j <= i.
 import { hmax, hsum, sexp, vexp } from './vmath';
+import { microKernel, packA4, packB8 } from './tile';
 
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
 }
 
-@inline function round4(n: i32): i32 {
-  return (n + 3) & ~3;
+@inline function round(n: i32, m: i32): i32 {
+  return (n + m - 1) / m * m;
 }
 
-/** Scratch bytes one part needs (the larger of forward and backward). */
+// Scratch layout in floats (globals: each thread has its own instance; no allocation, since
+// JavaScript owns the heap): scores / dP / dS [T4][T8]; panels of K^T or K, of V or V^T, of Q, of
+// dO; a packed A operand; a spill tile.
+let HS = 0, L_KPAN = 0, L_VPAN = 0, L_QPAN = 0, L_DPAN = 0, L_APACK = 0, L_TMP = 0, L_TOTAL = 0;
+
+function layout(T: i32, C: i32, H: i32): void {
+  const hs = C / H, T4 = round(T, 4), T8 = round(T, 8), h8 = round(hs, 8);
+  HS = hs;
+  L_KPAN = T4 * T8;
+  L_VPAN = L_KPAN + max(T8 * hs, h8 * T);
+  L_QPAN = L_VPAN + max(T8 * hs, h8 * T);
+  L_DPAN = L_QPAN + h8 * T;
+  L_APACK = L_DPAN + h8 * T;
+  L_TMP = L_APACK + 16 * max(T4, hs);
+  L_TOTAL = L_TMP + 32;
+}
+
+/** Scratch bytes one thread needs. */
 export function attentionScratchBytes(T: i32, C: i32, H: i32): i32 {
-  const hs = C / H, hp = round4(hs), Tp = round4(T);
-  const fwd = hs * Tp + T * hp + Tp + hp;
-  const bwd = 3 * T * hp + hs * Tp + T * Tp + Tp + hp;
-  return max(fwd, bwd) * 4 + 64;
+  layout(T, C, H);
+  return L_TOTAL * 4 + 64;
 }
 
-/** dst[0..n) = src[0..n) (add: +=). */
-@inline function putRow(dst: usize, src: usize, n: i32, add: bool): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const v = v128.load(at(src, i));
-    v128.store(at(dst, i), add ? f32x4.add(v128.load(at(dst, i)), v) : v);
-  }
-  for (; i < n; i++) store<f32>(at(dst, i), add ? load<f32>(at(dst, i)) + load<f32>(at(src, i)) : load<f32>(at(src, i)));
+/** Panels of 8 columns of the [n][ld] rows at src (k = row), columns 0..cols-1, as dst[p][n][8]. */
+function panels(dst: usize, src: usize, ld: i32, n: i32, cols: i32, trans: bool): void {
+  for (let p = 0; p * 8 < cols; p++) packB8(dst + (<usize>p * n << 5), src, ld, trans, p * 8, min(8, cols - p * 8), 0, n);
 }
 
-/** row[0..nk) = x . cols[:, 0..nk) where cols is [n][Tp] and x has n values (4 keys per lane group). */
-@inline function rowTimesCols(row: usize, x: usize, cols: usize, n: i32, Tp: i32, nk: i32, scale: f32): void {
-  const ld = <usize>Tp << 2, vs = f32x4.splat(scale);
-  let g = 0;
-  for (; g + 16 <= nk; g += 16) {
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    let p = at(cols, g);
-    for (let i = 0; i < n; i++) {
-      const q = v128.load32_splat(at(x, i));
-      a0 = f32x4.add(a0, f32x4.mul(q, v128.load(p)));
-      a1 = f32x4.add(a1, f32x4.mul(q, v128.load(p, 16)));
-      a2 = f32x4.add(a2, f32x4.mul(q, v128.load(p, 32)));
-      a3 = f32x4.add(a3, f32x4.mul(q, v128.load(p, 48)));
-      p += ld;
-    }
-    v128.store(at(row, g), f32x4.mul(a0, vs));
-    v128.store(at(row, g), f32x4.mul(a1, vs), 16);
-    v128.store(at(row, g), f32x4.mul(a2, vs), 32);
-    v128.store(at(row, g), f32x4.mul(a3, vs), 48);
+/**
+ * Softmax of row t of the scores (keys 0..t, scaled), into att; also into s itself times the
+ * dropout mask (the probabilities the product with V uses), zeros after t up to `upto`.
+ */
+function softmaxRow(s: usize, arow: usize, mrow: usize, t: i32, upto: i32, scale: f32): void {
+  const nk = t + 1, vsc = f32x4.splat(scale);
+  let vmax = f32x4.splat(-Infinity), j = 0;
+  for (; j + 4 <= nk; j += 4) vmax = f32x4.pmax(vmax, v128.load(at(s, j)));
+  let mx = hmax(vmax);
+  for (; j < nk; j++) mx = max(mx, load<f32>(at(s, j)));
+  const vm = f32x4.splat(mx);
+  let vsum = f32x4.splat(0);
+  for (j = 0; j + 4 <= nk; j += 4) {
+    const e = vexp(f32x4.mul(f32x4.sub(v128.load(at(s, j)), vm), vsc));
+    v128.store(at(s, j), e);
+    vsum = f32x4.add(vsum, e);
   }
-  for (; g < nk; g += 4) {
-    let a0 = f32x4.splat(0);
-    let p = at(cols, g);
-    for (let i = 0; i < n; i++) {
-      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(at(x, i)), v128.load(p)));
-      p += ld;
-    }
-    v128.store(at(row, g), f32x4.mul(a0, vs));
+  let sum = hsum(vsum);
+  for (; j < nk; j++) {
+    const e = sexp((load<f32>(at(s, j)) - mx) * scale);
+    store<f32>(at(s, j), e);
+    sum += e;
   }
-}
-
-/** acc[0..hp) = sum over t2 < nk of w[t2 * ws] * rows[t2][0..hp) (rows is [.][hp]). */
-@inline function weightedRows(acc: usize, w: usize, ws: i32, rows: usize, hp: i32, nk: i32): void {
-  const ld = <usize>hp << 2, wstep = <usize>ws << 2;
-  let ib = 0;
-  for (; ib + 16 <= hp; ib += 16) {
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    let p = at(rows, ib), pw = w;
-    for (let t2 = 0; t2 < nk; t2++) {
-      const s = v128.load32_splat(pw);
-      a0 = f32x4.add(a0, f32x4.mul(s, v128.load(p)));
-      a1 = f32x4.add(a1, f32x4.mul(s, v128.load(p, 16)));
-      a2 = f32x4.add(a2, f32x4.mul(s, v128.load(p, 32)));
-      a3 = f32x4.add(a3, f32x4.mul(s, v128.load(p, 48)));
-      p += ld;
-      pw += wstep;
-    }
-    v128.store(at(acc, ib), a0);
-    v128.store(at(acc, ib), a1, 16);
-    v128.store(at(acc, ib), a2, 32);
-    v128.store(at(acc, ib), a3, 48);
+  const vs = f32x4.splat(sum);
+  for (j = 0; j + 4 <= nk; j += 4) {
+    const p = f32x4.div(v128.load(at(s, j)), vs);
+    v128.store(at(arow, j), p);
+    v128.store(at(s, j), mrow ? f32x4.mul(p, v128.load(at(mrow, j))) : p);
   }
-  for (; ib < hp; ib += 4) {
-    let a0 = f32x4.splat(0);
-    let p = at(rows, ib), pw = w;
-    for (let t2 = 0; t2 < nk; t2++) {
-      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(pw), v128.load(p)));
-      p += ld;
-      pw += wstep;
-    }
-    v128.store(at(acc, ib), a0);
+  for (; j < nk; j++) {
+    const p = load<f32>(at(s, j)) / sum;
+    store<f32>(at(arow, j), p);
+    store<f32>(at(s, j), mrow ? p * load<f32>(at(mrow, j)) : p);
   }
-}
-
-/** dst [T][hp] = the hs columns at src + t * C3 (zero padded); or transposed, dst [hs][Tp]. */
-function packHead(dst: usize, src: usize, T: i32, C3: i32, hs: i32, hp: i32, Tp: i32, transpose: bool): void {
-  for (let t = 0; t < T; t++) {
-    const s = src + (<usize>t * C3 << 2);
-    if (transpose) {
-      for (let i = 0; i < hs; i++) store<f32>(at(dst, i * Tp + t), load<f32>(at(s, i)));
-    } else {
-      const d = dst + (<usize>t * hp << 2);
-      memory.copy(d, s, <usize>hs << 2);
-      for (let i = hs; i < hp; i++) store<f32>(at(d, i), 0);
-    }
-  }
+  for (; j < upto; j++) store<f32>(at(s, j), 0);
 }
 
 export function attention(out: usize, att: usize, qkv: usize, mask: usize, B: i32, T: i32, C: i32, H: i32,
   scratch: usize, stride: usize, part: i32, nparts: i32, thread: i32): void {
-  const hs = C / H, hp = round4(hs), Tp = round4(T), C3 = 3 * C;
+  layout(T, C, H);
+  const hs = HS, C3 = 3 * C, T8 = round(T, 8);
+  // the scores are scaled inside the softmax: (q . k) * scale, as the reference computes them
   const scale = <f32>(1 / Math.sqrt(<f64>hs));
   const units = B * H;
   const u0 = <i32>((<i64>units * part) / nparts), u1 = <i32>((<i64>units * (part + 1)) / nparts);
   const base = (scratch + <usize>thread * stride + 63) & ~(<usize>63);
-  const kt = base, vp = at(kt, hs * Tp), row = at(vp, T * hp), acc = at(row, Tp);
+  const S = base, kpan = at(base, L_KPAN), vpan = at(base, L_VPAN), ap = at(base, L_APACK), tmp = at(base, L_TMP);
   for (let u = u0; u < u1; u++) {
     const b = u / H, h = u % H;
     const head = qkv + ((<usize>b * T * C3 + <usize>h * hs) << 2);
-    packHead(kt, at(head, C), T, C3, hs, hp, Tp, true);
-    packHead(vp, at(head, 2 * C), T, C3, hs, hp, Tp, false);
-    for (let t = 0; t < T; t++) {
-      const nk = t + 1;
-      const arow = at(att, (u * T + t) * T);
-      rowTimesCols(row, at(head, t * C3), kt, hs, Tp, nk, scale);
-      // stable softmax over the visible keys
-      let vmax = f32x4.splat(-Infinity), j = 0;
-      for (; j + 4 <= nk; j += 4) vmax = f32x4.pmax(vmax, v128.load(at(row, j)));
-      let mx = hmax(vmax);
-      for (; j < nk; j++) mx = max(mx, load<f32>(at(row, j)));
-      const vm = f32x4.splat(mx);
-      let vsum = f32x4.splat(0);
-      for (j = 0; j + 4 <= nk; j += 4) {
-        const e = vexp(f32x4.sub(v128.load(at(row, j)), vm));
-        v128.store(at(row, j), e);
-        vsum = f32x4.add(vsum, e);
+    panels(kpan, at(head, C), C3, hs, T, true); // K^T: [T8 / 8][hs][8]
+    panels(vpan, at(head, 2 * C), C3, T, hs, false); // V: [h8 / 8][T][8]
+    for (let i0 = 0; i0 < T; i0 += 4) {
+      const rows = min(4, T - i0), kc = min(i0 + 4, T);
+      // S[i0..i0+3][0..kc) = Q K^T over the key panels these rows can see
+      packA4(ap, head, C3, false, i0, rows, 0, hs);
+      for (let p = 0; p * 8 < kc; p++) {
+        microKernel(ap, kpan + (<usize>p * hs << 5), hs, at(S, i0 * T8 + p * 8), T8, rows, min(8, T - p * 8), true, tmp);
       }
-      let sum = hsum(vsum);
-      for (; j < nk; j++) {
-        const e = sexp(load<f32>(at(row, j)) - mx);
-        store<f32>(at(row, j), e);
-        sum += e;
+      for (let r = 0; r < rows; r++) {
+        const t = i0 + r, a = (u * T + t) * T;
+        softmaxRow(at(S, t * T8), at(att, a), mask ? at(mask, a) : 0, t, kc, scale);
       }
-      const vs = f32x4.splat(sum);
-      for (j = 0; j + 4 <= nk; j += 4) {
-        const p = f32x4.div(v128.load(at(row, j)), vs);
-        v128.store(at(arow, j), p);
-        v128.store(at(row, j), mask ? f32x4.mul(p, v128.load(at(mask, (u * T + t) * T + j))) : p);
+      // out rows = P (keys 0..kc) @ V
+      packA4(ap, S, T8, false, i0, rows, 0, kc);
+      for (let p = 0; p * 8 < hs; p++) {
+        microKernel(ap, vpan + (<usize>p * T << 5), kc, out + ((<usize>(b * T + i0) * C + h * hs + p * 8) << 2), C, rows,
+          min(8, hs - p * 8), true, tmp);
       }
-      for (; j < nk; j++) {
-        const p = load<f32>(at(row, j)) / sum;
-        store<f32>(at(arow, j), p);
-        store<f32>(at(row, j), mask ? p * load<f32>(at(mask, (u * T + t) * T + j)) : p);
-      }
-      weightedRows(acc, row, 1, vp, hp, nk);
-      putRow(out + ((<usize>(b * T + t) * C + <usize>h * hs) << 2), acc, hs, false);
     }
+  }
+}
+
+/**
+ * P^T times the mask for keys j0..j0+3 (rows of the result) and queries t = j0..T-1 (its k), as
+ * packed A: ap[t - j0][4][4]; zero where t < key.
+ */
+function packPT(ap: usize, att: usize, mask: usize, a0: i32, T: i32, j0: i32, keys: i32): void {
+  let d = ap;
+  for (let t = j0; t < T; t++) {
+    const row = a0 + t * T;
+    for (let r = 0; r < 4; r++) {
+      const key = j0 + r;
+      let v: f32 = 0;
+      if (r < keys && key <= t) {
+        v = load<f32>(at(att, row + key));
+        if (mask) v *= load<f32>(at(mask, row + key));
+      }
+      v128.store(d + (<usize>r << 4), f32x4.splat(v));
+    }
+    d += 64;
   }
 }
 
 export function attentionBackward(dqkv: usize, dout: usize, qkv: usize, att: usize, mask: usize, B: i32, T: i32, C: i32,
   H: i32, scratch: usize, stride: usize, part: i32, nparts: i32, thread: i32): void {
-  const hs = C / H, hp = round4(hs), Tp = round4(T), C3 = 3 * C;
+  layout(T, C, H);
+  const hs = HS, C3 = 3 * C, T8 = round(T, 8);
   const scale = <f32>(1 / Math.sqrt(<f64>hs));
   const units = B * H;
   const u0 = <i32>((<i64>units * part) / nparts), u1 = <i32>((<i64>units * (part + 1)) / nparts);
   const base = (scratch + <usize>thread * stride + 63) & ~(<usize>63);
-  const kp = base, qp = at(kp, T * hp), dop = at(qp, T * hp), vt = at(dop, T * hp), ds = at(vt, hs * Tp);
-  const row = at(ds, T * Tp), acc = at(row, Tp);
+  const D = base, kpan = at(base, L_KPAN), vpan = at(base, L_VPAN), qpan = at(base, L_QPAN), dpan = at(base, L_DPAN);
+  const ap = at(base, L_APACK), tmp = at(base, L_TMP);
   for (let u = u0; u < u1; u++) {
     const b = u / H, h = u % H;
     const head = qkv + ((<usize>b * T * C3 + <usize>h * hs) << 2);
     const dhead = dqkv + ((<usize>b * T * C3 + <usize>h * hs) << 2);
-    packHead(qp, head, T, C3, hs, hp, Tp, false);
-    packHead(kp, at(head, C), T, C3, hs, hp, Tp, false);
-    packHead(vt, at(head, 2 * C), T, C3, hs, hp, Tp, true);
-    packHead(dop, dout + ((<usize>b * T * C + <usize>h * hs) << 2), T, C, hs, hp, Tp, false);
-    // rows: dp = dout . v (times the mask), ds = p (dp - sum(p dp)) scale, dq += ds @ k
-    for (let t = 0; t < T; t++) {
-      const nk = t + 1, a = (u * T + t) * T;
-      const arow = at(att, a), dsrow = at(ds, t * Tp);
-      rowTimesCols(row, at(dop, t * hp), vt, hs, Tp, nk, 1);
-      let dot: f32 = 0;
-      let vdot = f32x4.splat(0), j = 0;
-      for (; j + 4 <= nk; j += 4) {
-        let dp = v128.load(at(row, j));
-        if (mask) dp = f32x4.mul(dp, v128.load(at(mask, a + j)));
-        v128.store(at(row, j), dp);
-        vdot = f32x4.add(vdot, f32x4.mul(v128.load(at(arow, j)), dp));
+    const dO = dout + ((<usize>b * T * C + <usize>h * hs) << 2);
+    panels(vpan, at(head, 2 * C), C3, hs, T, true); // V^T: [T8 / 8][hs][8]
+    panels(kpan, at(head, C), C3, T, hs, false); // K: [h8 / 8][T][8]
+    panels(qpan, head, C3, T, hs, false); // Q: [h8 / 8][T][8]
+    panels(dpan, dO, C, T, hs, false); // dO: [h8 / 8][T][8]
+    // rows: dP = dO V^T, dS = P (dP mask - sum(P dP mask)) scale into D, dQ += dS K
+    for (let i0 = 0; i0 < T; i0 += 4) {
+      const rows = min(4, T - i0), kc = min(i0 + 4, T);
+      packA4(ap, dO, C, false, i0, rows, 0, hs);
+      for (let p = 0; p * 8 < kc; p++) {
+        microKernel(ap, vpan + (<usize>p * hs << 5), hs, at(D, i0 * T8 + p * 8), T8, rows, min(8, T - p * 8), true, tmp);
       }
-      dot = hsum(vdot);
-      for (; j < nk; j++) {
-        let dp = load<f32>(at(row, j));
-        if (mask) dp *= load<f32>(at(mask, a + j));
-        store<f32>(at(row, j), dp);
-        dot += load<f32>(at(arow, j)) * dp;
+      for (let r = 0; r < rows; r++) {
+        const t = i0 + r, nk = t + 1, a = (u * T + t) * T;
+        const drow = at(D, t * T8), arow = at(att, a), mrow = mask ? at(mask, a) : 0;
+        let vdot = f32x4.splat(0), j = 0;
+        for (; j + 4 <= nk; j += 4) {
+          let dp = v128.load(at(drow, j));
+          if (mask) dp = f32x4.mul(dp, v128.load(at(mrow, j)));
+          v128.store(at(drow, j), dp);
+          vdot = f32x4.add(vdot, f32x4.mul(v128.load(at(arow, j)), dp));
+        }
+        let dot = hsum(vdot);
+        for (; j < nk; j++) {
+          let dp = load<f32>(at(drow, j));
+          if (mask) dp *= load<f32>(at(mrow, j));
+          store<f32>(at(drow, j), dp);
+          dot += load<f32>(at(arow, j)) * dp;
+        }
+        const vd = f32x4.splat(dot), vsc = f32x4.splat(scale);
+        for (j = 0; j + 4 <= nk; j += 4) {
+          v128.store(at(drow, j), f32x4.mul(f32x4.mul(v128.load(at(arow, j)), f32x4.sub(v128.load(at(drow, j)), vd)), vsc));
+        }
+        for (; j < nk; j++) store<f32>(at(drow, j), load<f32>(at(arow, j)) * (load<f32>(at(drow, j)) - dot) * scale);
+        for (; j < kc; j++) store<f32>(at(drow, j), 0);
       }
-      const vd = f32x4.splat(dot), vsc = f32x4.splat(scale);
-      for (j = 0; j + 4 <= nk; j += 4) {
-        v128.store(at(dsrow, j), f32x4.mul(f32x4.mul(v128.load(at(arow, j)), f32x4.sub(v128.load(at(row, j)), vd)), vsc));
+      packA4(ap, D, T8, false, i0, rows, 0, kc);
+      for (let p = 0; p * 8 < hs; p++) {
+        microKernel(ap, kpan + (<usize>p * T << 5), kc, at(dhead, i0 * C3 + p * 8), C3, rows, min(8, hs - p * 8), false, tmp);
       }
-      for (; j < nk; j++) store<f32>(at(dsrow, j), load<f32>(at(arow, j)) * (load<f32>(at(row, j)) - dot) * scale);
-      weightedRows(acc, dsrow, 1, kp, hp, nk);
-      putRow(at(dhead, t * C3), acc, hs, true);
     }
-    // columns: dk[t2] += sum over t >= t2 of ds[t][t2] q[t]; dv[t2] += sum of p[t][t2] mask[t][t2] dout[t]
-    for (let t2 = 0; t2 < T; t2++) {
-      const n = T - t2;
-      weightedRows(acc, at(ds, t2 * Tp + t2), Tp, at(qp, t2 * hp), hp, n);
-      putRow(at(dhead, t2 * C3 + C), acc, hs, true);
-      // p * mask for column t2, rows t2.. (into the row buffer)
-      for (let t = t2; t < T; t++) {
-        const a = (u * T + t) * T + t2;
-        const p = load<f32>(at(att, a));
-        store<f32>(at(row, t - t2), mask ? p * load<f32>(at(mask, a)) : p);
+    // columns: dK[j] += sum over t >= j of dS[t][j] Q[t]; dV[j] += sum of P[t][j] mask[t][j] dO[t]
+    for (let j0 = 0; j0 < T; j0 += 4) {
+      const keys = min(4, T - j0), n = T - j0;
+      // rows t of D below the diagonal tile are complete; in it, entries past t are zeros
+      packA4(ap, D, T8, true, j0, keys, j0, n);
+      for (let p = 0; p * 8 < hs; p++) {
+        microKernel(ap, qpan + ((<usize>p * T + j0) << 5), n, at(dhead, j0 * C3 + C + p * 8), C3, keys, min(8, hs - p * 8), false, tmp);
       }
-      weightedRows(acc, row, 1, at(dop, t2 * hp), hp, n);
-      putRow(at(dhead, t2 * C3 + 2 * C), acc, hs, true);
+      packPT(ap, att, mask, u * T * T, T, j0, keys);
+      for (let p = 0; p * 8 < hs; p++) {
+        microKernel(ap, dpan + ((<usize>p * T + j0) << 5), n, at(dhead, j0 * C3 + 2 * C + p * 8), C3, keys, min(8, hs - p * 8), false, tmp);
+      }
     }
   }
 }

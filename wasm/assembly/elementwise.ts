@@ -1,6 +1,6 @@
 // Elementwise kernels and AdamW. Parallel ones take (part, nparts) and own a contiguous range of
 // elements (a multiple of 16 long), so an element's result never depends on the split.
-import { verf, vexp, vtanh } from './vmath';
+import { GELU_TANH_3K, GELU_TANH_C, GELU_TANH_K, HALF, INV_SQRT_2PI, kv, MINUS_HALF, ONE, SQRT1_2, verf, vexp, vtanh } from './vmath';
 
 @inline export function partStart(n: i32, part: i32, nparts: i32): i32 {
   const chunk = ((n + nparts - 1) / nparts + 15) & ~15;
@@ -102,51 +102,75 @@ export function sumSquares(x: usize, n: i32): f64 {
   return s;
 }
 
-const GELU_TANH_C: f32 = 0.7978845608028654; // sqrt(2 / pi)
-const INV_SQRT_2PI: f32 = 0.3989422804014327;
-
 @inline function geluV(x: v128, tanh: bool): v128 {
-  const half = f32x4.mul(f32x4.splat(0.5), x);
+  const half = f32x4.mul(kv(HALF), x);
   if (tanh) {
-    const u = f32x4.mul(f32x4.splat(GELU_TANH_C), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))));
-    return f32x4.mul(half, f32x4.add(f32x4.splat(1), vtanh(u)));
+    const u = f32x4.mul(kv(GELU_TANH_C), f32x4.add(x, f32x4.mul(kv(GELU_TANH_K), f32x4.mul(x, f32x4.mul(x, x)))));
+    return f32x4.mul(half, f32x4.add(kv(ONE), vtanh(u)));
   }
-  return f32x4.mul(half, f32x4.add(f32x4.splat(1), verf(f32x4.mul(x, f32x4.splat(0.70710678)))));
+  return f32x4.mul(half, f32x4.add(kv(ONE), verf(f32x4.mul(x, kv(SQRT1_2)))));
 }
 
 @inline function geluGradV(x: v128, tanh: bool): v128 {
   if (tanh) {
     const x2 = f32x4.mul(x, x);
-    const u = f32x4.mul(f32x4.splat(GELU_TANH_C), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(x, x2))));
+    const u = f32x4.mul(kv(GELU_TANH_C), f32x4.add(x, f32x4.mul(kv(GELU_TANH_K), f32x4.mul(x, x2))));
     const th = vtanh(u);
-    const du = f32x4.mul(f32x4.splat(GELU_TANH_C), f32x4.add(f32x4.splat(1), f32x4.mul(f32x4.splat(3 * 0.044715), x2)));
-    const a = f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.splat(1), th));
-    const b = f32x4.mul(f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), f32x4.sub(f32x4.splat(1), f32x4.mul(th, th))), du);
+    const du = f32x4.mul(kv(GELU_TANH_C), f32x4.add(kv(ONE), f32x4.mul(kv(GELU_TANH_3K), x2)));
+    const a = f32x4.mul(kv(HALF), f32x4.add(kv(ONE), th));
+    const b = f32x4.mul(f32x4.mul(f32x4.mul(kv(HALF), x), f32x4.sub(kv(ONE), f32x4.mul(th, th))), du);
     return f32x4.add(a, b);
   }
-  const cdf = f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.splat(1), verf(f32x4.mul(x, f32x4.splat(0.70710678)))));
-  const pdf = vexp(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(x, x)));
-  return f32x4.add(cdf, f32x4.mul(f32x4.mul(x, f32x4.splat(INV_SQRT_2PI)), pdf));
+  const cdf = f32x4.mul(kv(HALF), f32x4.add(kv(ONE), verf(f32x4.mul(x, kv(SQRT1_2)))));
+  const pdf = vexp(f32x4.mul(kv(MINUS_HALF), f32x4.mul(x, x)));
+  return f32x4.add(cdf, f32x4.mul(f32x4.mul(x, kv(INV_SQRT_2PI)), pdf));
 }
 
-export function gelu(out: usize, x: usize, n: i32, tanh: i32, part: i32, nparts: i32): void {
-  const i1 = partEnd(n, part, nparts);
-  let i = partStart(n, part, nparts);
-  for (; i + 4 <= i1; i += 4) v128.store(at(out, i), geluV(v128.load(at(x, i)), tanh != 0));
-  for (; i < i1; i++) store<f32>(at(out, i), f32x4.extract_lane(geluV(f32x4.splat(load<f32>(at(x, i))), tanh != 0), 0));
+// Four independent vectors per iteration: the polynomials are long dependency chains, and
+// V8 does not interleave loop iterations itself.
+@inline function geluRange(out: usize, x: usize, i: i32, i1: i32, tanh: bool): void {
+  for (; i + 16 <= i1; i += 16) {
+    const p = at(x, i), q = at(out, i);
+    const a = geluV(v128.load(p), tanh), b = geluV(v128.load(p, 16), tanh);
+    const c = geluV(v128.load(p, 32), tanh), d = geluV(v128.load(p, 48), tanh);
+    v128.store(q, a); v128.store(q, b, 16); v128.store(q, c, 32); v128.store(q, d, 48);
+  }
+  for (; i + 4 <= i1; i += 4) v128.store(at(out, i), geluV(v128.load(at(x, i)), tanh));
+  for (; i < i1; i++) store<f32>(at(out, i), f32x4.extract_lane(geluV(f32x4.splat(load<f32>(at(x, i))), tanh), 0));
 }
 
-export function geluBackward(dx: usize, dout: usize, x: usize, n: i32, tanh: i32, part: i32, nparts: i32): void {
-  const i1 = partEnd(n, part, nparts);
-  let i = partStart(n, part, nparts);
+@inline function geluGradRange(dx: usize, dout: usize, x: usize, i: i32, i1: i32, tanh: bool): void {
+  for (; i + 16 <= i1; i += 16) {
+    const p = at(x, i), g = at(dout, i), q = at(dx, i);
+    const a = f32x4.mul(v128.load(g), geluGradV(v128.load(p), tanh));
+    const b = f32x4.mul(v128.load(g, 16), geluGradV(v128.load(p, 16), tanh));
+    const c = f32x4.mul(v128.load(g, 32), geluGradV(v128.load(p, 32), tanh));
+    const d = f32x4.mul(v128.load(g, 48), geluGradV(v128.load(p, 48), tanh));
+    v128.store(q, f32x4.add(v128.load(q), a));
+    v128.store(q, f32x4.add(v128.load(q, 16), b), 16);
+    v128.store(q, f32x4.add(v128.load(q, 32), c), 32);
+    v128.store(q, f32x4.add(v128.load(q, 48), d), 48);
+  }
   for (; i + 4 <= i1; i += 4) {
-    const g = f32x4.mul(v128.load(at(dout, i)), geluGradV(v128.load(at(x, i)), tanh != 0));
+    const g = f32x4.mul(v128.load(at(dout, i)), geluGradV(v128.load(at(x, i)), tanh));
     v128.store(at(dx, i), f32x4.add(v128.load(at(dx, i)), g));
   }
   for (; i < i1; i++) {
-    const g = load<f32>(at(dout, i)) * f32x4.extract_lane(geluGradV(f32x4.splat(load<f32>(at(x, i))), tanh != 0), 0);
+    const g = load<f32>(at(dout, i)) * f32x4.extract_lane(geluGradV(f32x4.splat(load<f32>(at(x, i))), tanh), 0);
     store<f32>(at(dx, i), load<f32>(at(dx, i)) + g);
   }
+}
+
+export function gelu(out: usize, x: usize, n: i32, tanh: i32, part: i32, nparts: i32): void {
+  const i0 = partStart(n, part, nparts), i1 = partEnd(n, part, nparts);
+  if (tanh) geluRange(out, x, i0, i1, true);
+  else geluRange(out, x, i0, i1, false);
+}
+
+export function geluBackward(dx: usize, dout: usize, x: usize, n: i32, tanh: i32, part: i32, nparts: i32): void {
+  const i0 = partStart(n, part, nparts), i1 = partEnd(n, part, nparts);
+  if (tanh) geluGradRange(dx, dout, x, i0, i1, true);
+  else geluGradRange(dx, dout, x, i0, i1, false);
 }
 
 /**
