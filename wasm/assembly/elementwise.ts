@@ -174,15 +174,16 @@ export function geluBackward(dx: usize, dout: usize, x: usize, n: i32, tanh: i32
 }
 
 /**
- * One AdamW step in one pass over p, g, m, v (PyTorch's order of operations). decay = 1 - lr * wd;
- * bc1, bc2 the bias corrections 1 - beta^t.
+ * One AdamW step in one pass over p, g, m, v, in PyTorch's order of operations:
+ * p = p * decay - stepSize * m / (sqrt(v) * invSqrtBc2 + eps), where decay = 1 - lr * wd,
+ * stepSize = lr / (1 - beta1^t), invSqrtBc2 = 1 / sqrt(1 - beta2^t).
  */
-export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f32, beta1: f32, beta2: f32, eps: f32,
-  decay: f32, bc1: f32, bc2: f32, gradScale: f32, part: i32, nparts: i32): void {
+export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, stepSize: f32, beta1: f32, beta2: f32, eps: f32,
+  decay: f32, invSqrtBc2: f32, gradScale: f32, part: i32, nparts: i32): void {
   const i1 = partEnd(n, part, nparts);
   const vb1 = f32x4.splat(beta1), vb2 = f32x4.splat(beta2), va1 = f32x4.splat(1 - beta1), va2 = f32x4.splat(1 - beta2);
-  const vgs = f32x4.splat(gradScale), vdec = f32x4.splat(decay), vlr = f32x4.splat(lr), veps = f32x4.splat(eps);
-  const vbc1 = f32x4.splat(bc1), vbc2 = f32x4.splat(bc2);
+  const vgs = f32x4.splat(gradScale), vdec = f32x4.splat(decay), vstep = f32x4.splat(stepSize), veps = f32x4.splat(eps);
+  const vbc2 = f32x4.splat(invSqrtBc2);
   let i = partStart(n, part, nparts);
   for (; i + 4 <= i1; i += 4) {
     const grad = f32x4.mul(v128.load(at(g, i)), vgs);
@@ -190,9 +191,8 @@ export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f32, b
     const vi = f32x4.add(f32x4.mul(vb2, v128.load(at(v, i))), f32x4.mul(va2, f32x4.mul(grad, grad)));
     v128.store(at(m, i), mi);
     v128.store(at(v, i), vi);
-    const denom = f32x4.add(f32x4.sqrt(f32x4.div(vi, vbc2)), veps);
-    const step = f32x4.div(f32x4.mul(vlr, f32x4.div(mi, vbc1)), denom);
-    v128.store(at(p, i), f32x4.sub(f32x4.mul(v128.load(at(p, i)), vdec), step));
+    const denom = f32x4.add(f32x4.mul(f32x4.sqrt(vi), vbc2), veps);
+    v128.store(at(p, i), f32x4.sub(f32x4.mul(v128.load(at(p, i)), vdec), f32x4.div(f32x4.mul(vstep, mi), denom)));
   }
   for (; i < i1; i++) {
     const grad = load<f32>(at(g, i)) * gradScale;
@@ -200,7 +200,7 @@ export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, lr: f32, b
     const vi = beta2 * load<f32>(at(v, i)) + (1 - beta2) * (grad * grad);
     store<f32>(at(m, i), mi);
     store<f32>(at(v, i), vi);
-    const denom = Mathf.sqrt(vi / bc2) + eps;
-    store<f32>(at(p, i), load<f32>(at(p, i)) * decay - (lr * (mi / bc1)) / denom);
+    const denom = Mathf.sqrt(vi) * invSqrtBc2 + eps;
+    store<f32>(at(p, i), load<f32>(at(p, i)) * decay - (stepSize * mi) / denom);
   }
 }

@@ -14,3 +14,10 @@ export function heapBase(): usize {
 export function zero(p: usize, n: usize): void {
   memory.fill(p, 0, n);
 }
+
+/** The part-th of nparts 64-byte aligned shares of zeroing n bytes at p. */
+export function zeroRange(p: usize, n: usize, part: i32, nparts: i32): void {
+  const chunk = ((n + <usize>nparts - 1) / <usize>nparts + 63) & ~(<usize>63);
+  const s = min(n, <usize>part * chunk), e = min(n, s + chunk);
+  if (e > s) memory.fill(p + s, 0, e - s);
+}

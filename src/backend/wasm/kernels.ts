@@ -17,7 +17,7 @@ export interface KernelExports {
 /** The kernels that split across threads, by index: the thread pool sends the index, not the name. */
 export const parallelKernels = [
   'matmul', 'addBroadcast', 'sumRowsInto', 'axpy', 'scale', 'mul', 'mulBackward', 'gelu', 'geluBackward', 'adamw',
-  'layerNorm', 'embedding', 'softmax', 'crossEntropy', 'crossEntropyBackward', 'attention', 'attentionBackward',
+  'layerNorm', 'embedding', 'softmax', 'crossEntropy', 'crossEntropyBackward', 'attention', 'attentionBackward', 'zeroRange',
 ] as const;
 
 export type ParallelKernel = (typeof parallelKernels)[number];

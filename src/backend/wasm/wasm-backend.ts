@@ -8,7 +8,7 @@ import type { ThreadPool } from './pool.js';
  * alone: handing out chunks costs about a microsecond with the workers spinning, 10-15 us if
  * they sleep.
  */
-const PARALLEL_MIN = { matmul: 1 << 17, elementwise: 1 << 15, transcendental: 1 << 13, rows: 1 << 14, attention: 1 << 16 };
+const PARALLEL_MIN = { matmul: 1 << 17, elementwise: 1 << 15, transcendental: 1 << 13, rows: 1 << 14, attention: 1 << 16, zeroBytes: 1 << 18 };
 /** Chunks per thread: more than one, so that a thread the OS deschedules holds up little. */
 const CHUNKS_PER_THREAD = 3;
 
@@ -31,7 +31,7 @@ export class WasmBackend implements Backend {
 
   constructor(instance: WebAssembly.Instance, readonly memory: WebAssembly.Memory, readonly pool: ThreadPool | null = null) {
     this.k = instance.exports as unknown as KernelExports & Record<ParallelKernel, PartKernel>;
-    this.heap = new WasmHeap(memory, this.k.heapBase(), (p, n) => this.k.zero(p, n));
+    this.heap = new WasmHeap(memory, this.k.heapBase(), (p, n) => this.zero(p, n));
   }
 
   /** Threads a large kernel is split over, the calling one included. */
@@ -54,6 +54,13 @@ export class WasmBackend implements Backend {
   }
 
   // ---- plumbing
+
+  /** Zeroes n bytes at p; a large block on every thread (alloc must hand out zeros, 60 MB a training step here). */
+  private zero(p: number, n: number): void {
+    const nchunks = this.chunks(n, PARALLEL_MIN.zeroBytes, Math.floor(n / 65536));
+    if (nchunks > 1) this.pool!.run('zeroRange', this.k.zeroRange, [p, n], nchunks);
+    else this.k.zero(p, n);
+  }
 
   /** Byte offset of buf in the module's memory, copying it in first if it lives elsewhere. */
   private ptr(buf: Buf, copyBack = false): number {
@@ -240,6 +247,6 @@ export class WasmBackend implements Backend {
     beta1: number, beta2: number, eps: number, weightDecay: number, t: number, gradScale: number): void {
     const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
     this.run('adamw', this.elementwise(n), [this.out(p), this.ptr(g), this.out(m), this.out(v), n,
-      lr, beta1, beta2, eps, 1 - lr * weightDecay, bc1, bc2, gradScale]);
+      lr / bc1, beta1, beta2, eps, 1 - lr * weightDecay, 1 / Math.sqrt(bc2), gradScale]);
   }
 }
