@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import type { Backend } from '../src/backend/backend.js';
-import { createWasmBackend } from '../src/backend/wasm/create.js';
+import { Worker } from 'node:worker_threads';
+import { createThreadedWasmBackend, createWasmBackend } from '../src/backend/wasm/create.js';
 import { kernelsUrl, loadWasmBackend } from '../src/backend/wasm/node-wasm.js';
 import type { WasmBackend } from '../src/backend/wasm/wasm-backend.js';
 import { GPT } from '../src/models/gpt.js';
@@ -126,6 +127,24 @@ describe('wasm backend', { skip }, () => {
     const one = kernelOutputs(wasm1!), unshared = kernelOutputs(single);
     one.forEach((v, i) => assert.deepEqual(unshared[i], v, `output ${i} differs`));
     assert.throws(() => single.alloc(64 * 2 ** 20), /out of memory/);
+  });
+
+  test('the Web Worker entry runs the same kernels (browser threads, here on worker_threads)', async () => {
+    const workers = [0, 1].map(() => {
+      const w = new Worker(new URL('./web-worker-shim.js', import.meta.url));
+      return {
+        postMessage: (m: unknown) => w.postMessage(m),
+        addEventListener: (_t: 'message', fn: (e: { data: unknown }) => void) => w.once('message', (data) => fn({ data })),
+        terminate: () => void w.terminate(),
+      };
+    });
+    const threaded = await createThreadedWasmBackend(readFileSync(kernelsUrl), workers, { canWait: false });
+    try {
+      const one = kernelOutputs(wasm1!), three = kernelOutputs(threaded);
+      one.forEach((v, i) => assert.deepEqual(three[i], v, `output ${i} differs`));
+    } finally {
+      threaded.dispose();
+    }
   });
 
   test('the built kernel module is current with wasm/assembly (npm run build rebuilds it)', async () => {

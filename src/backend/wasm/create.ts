@@ -1,4 +1,5 @@
 import { instantiateKernels, unsharedModuleBytes } from './kernels.js';
+import { CONTROL_BYTES, ThreadPool } from './pool.js';
 import { WasmBackend } from './wasm-backend.js';
 
 /** Pages (64 KiB) the memory starts with and may grow to (4 GiB, the wasm32 limit). */
@@ -21,4 +22,30 @@ export async function createWasmBackend(bytes: Uint8Array, opts: { shared?: bool
   const memory = new WebAssembly.Memory(shared ? { initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared }
     : { initial: fixed, maximum: fixed });
   return new WasmBackend(await instantiateKernels(module, memory), memory, null);
+}
+
+/** What createThreadedWasmBackend needs of a Web Worker running web-worker.js. */
+export interface WorkerLike {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void, options?: { once?: boolean }): void;
+  terminate(): void;
+}
+
+/**
+ * A WebAssembly backend whose kernels also run on the given Web Workers (each started from
+ * web-worker.js), over shared memory: needs SharedArrayBuffer (a cross-origin isolated page).
+ * On a page's main thread Atomics.wait is not allowed, so the caller spins while workers finish
+ * (canWait false); inside a worker of its own it may block (canWait true).
+ */
+export async function createThreadedWasmBackend(bytes: Uint8Array, workers: WorkerLike[], opts: { canWait?: boolean } = {}): Promise<WasmBackend> {
+  if (typeof SharedArrayBuffer === 'undefined') throw new Error('threads need SharedArrayBuffer (serve the page cross-origin isolated)');
+  const module = await WebAssembly.compile(bytes);
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared: true });
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  await Promise.all(workers.map((w, i) => new Promise<void>((resolve) => {
+    w.addEventListener('message', () => resolve(), { once: true });
+    w.postMessage({ module, memory, control, thread: i + 1 });
+  })));
+  const pool = new ThreadPool(control, workers.length, opts.canWait ?? false, () => workers.forEach((w) => w.terminate()));
+  return new WasmBackend(await instantiateKernels(module, memory), memory, pool);
 }
