@@ -40,7 +40,7 @@ function copyTo(be: Backend, src: Float32Array): Float32Array {
 
 const cases: Case[] = [];
 
-for (const [M, N, K] of [[1, 1, 1], [5, 7, 3], [13, 33, 17], [37, 65, 129], [64, 128, 96], [25, 40, 300]]) {
+for (const [M, N, K] of [[1, 1, 1], [5, 7, 3], [13, 33, 17], [37, 65, 129], [64, 128, 96], [25, 40, 300], [3, 70, 33], [4, 33, 129], [1, 20000, 40]]) {
   for (const transA of [false, true]) for (const transB of [false, true]) for (const acc of [false, true]) {
     cases.push({
       name: `matmul M=${M} N=${N} K=${K} transA=${transA} transB=${transB} accumulate=${acc}`,
