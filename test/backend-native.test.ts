@@ -204,3 +204,17 @@ test('native backend rejects a short buffer instead of writing past it', { skip 
   assert.throws(() => be.matmul(be.alloc(5), be.alloc(6), be.alloc(6), 2, 3, 3, false, false, false), /too short/);
   assert.throws(() => be.embedding(be.alloc(4), be.alloc(4), Int32Array.of(2), 1, 4), /outside the table/);
 });
+
+test('native alloc hands back freed buffers zero-filled and 64-byte aligned', { skip }, () => {
+  const be = native!;
+  for (const n of [5, 1000, 70001, 300000]) {
+    const a = be.alloc(n);
+    const addon = (be as unknown as { k: { alignOffset(x: Float32Array): number } }).k;
+    assert.equal(addon.alignOffset(a), 0, `a buffer of ${n} floats starts on a 64-byte boundary`);
+    a.fill(3.5);
+    be.free(a);
+    const b = be.alloc(n);
+    assert.equal(b, a, `a freed buffer of ${n} floats is reused`);
+    assert.ok(b.every((x) => x === 0), `reused buffer of ${n} floats is zero`);
+  }
+});
