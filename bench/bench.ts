@@ -43,10 +43,16 @@ function printTable(results: BackendResult[]): void {
     }
     console.log(`${r.backend.padEnd(10)}${pad(r.threads, 8)}${pad(r.msPerIter.toFixed(1), 10)}${pad((r.msPerIter / PYTORCH_MS_PER_ITER).toFixed(2), 10)}` +
       `${pad(r.matmulGflops.toFixed(1), 13)}${pad(r.sampling.tokensPerSec.toFixed(0), 9)}` +
-      `${pad(r.sampling.cachedTokensPerSec === null ? '-' : r.sampling.cachedTokensPerSec.toFixed(0), 10)}${pad(`${r.peakRssMB.toFixed(0)} MB`, 10)}`);
+      `${pad(r.sampling.cachedTokensPerSec.toFixed(0), 10)}${pad(`${r.peakRssMB.toFixed(0)} MB`, 10)}`);
   }
   const ok = results.filter((r) => !r.error);
   if (ok.length === 0) return;
+  console.log(`\nsampling ${ok[0].sampling.tokens} tokens at batch 1, tok/s without / with the KV cache (block 64: past 64 tokens the window is fed whole)`);
+  for (const r of ok) {
+    const s = r.sampling, l = s.longContext;
+    console.log(`${r.backend.padEnd(10)} block 64: ${pad(s.tokensPerSec.toFixed(0), 6)} / ${pad(s.cachedTokensPerSec.toFixed(0), 6)}   ` +
+      `block ${l.blockSize}: ${pad(l.tokensPerSec.toFixed(0), 6)} / ${pad(l.cachedTokensPerSec.toFixed(0), 6)} (${(l.cachedTokensPerSec / l.tokensPerSec).toFixed(1)}x with the cache)`);
+  }
   const flops = trainingFlopsPerIter(shakespeareCharCpu, 12);
   console.log(`\nthe iteration's arithmetic: ${(flops / 1e9).toFixed(2)} GFLOP (nanoGPT's 6N + attention estimate); peak ${PEAK_GFLOPS_STATED} GFLOP/s as stated, ${PEAK_GFLOPS_MEASURED} measured (FMA loop, both cores)`);
   for (const r of ok) {

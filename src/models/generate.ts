@@ -6,8 +6,8 @@ import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from './
 export interface GenerateOptions extends SamplingOptions {
   /**
    * Keep keys and values of past positions (default true where the model can): each step then
-   * feeds one token. Once the context outgrows block_size every position shifts, so the window
-   * is fed whole again each step, exactly as without the cache.
+   * feeds one token. Once the context outgrows block_size every position shifts each step, so
+   * the cropped window is fed whole, exactly as without the cache.
    */
   useCache?: boolean;
 }
@@ -28,13 +28,15 @@ export function* generateTokens(model: LanguageModel, idx: IntTensor, maxNewToke
   try {
     for (let n = 0; n < maxNewTokens; n++) {
       const len = rows[0].length;
-      // with a cache that holds all but the newest token, feed only that one
-      const incremental = !!cache && cache.length > 0 && cache.length === len - 1 && len <= model.blockSize;
-      if (cache && !incremental) cache.reset();
+      // Within block_size the cache holds all but the newest token: feed only that one. Past
+      // it every position shifts each step, so the cropped window goes through whole, uncached.
+      const stepCache = cache && len <= model.blockSize ? cache : undefined;
+      const incremental = !!stepCache && stepCache.length > 0 && stepCache.length === len - 1;
+      if (stepCache && !incremental) stepCache.reset();
       const T = incremental ? 1 : Math.min(len, model.blockSize);
       const cond = new IntTensor(Int32Array.from(rows.flatMap((r) => r.slice(r.length - T))), [B, T]);
       const next = noGrad(() => tidy(() => {
-        const { logits } = model.forward(cond, undefined, cache);
+        const { logits } = model.forward(cond, undefined, stepCache);
         const V = logits.shape[logits.ndim - 1];
         const perRow = logits.size / B; // GPT gives [B, 1, V], the bigram [B, T, V]: take each row's last V
         const out = new Int32Array(B);

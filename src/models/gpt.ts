@@ -48,9 +48,13 @@ class CausalSelfAttention extends Module {
   forward(x: Tensor, cache?: { kv: KVCache; layer: number }): Tensor {
     const p = this.training ? this.config.dropout : 0;
     const qkv = this.c_attn.forward(x); // (B, T, 3C)
-    const y = cache
-      ? cachedAttention(qkv, cache.kv, cache.layer, this.config.n_head) // (B, T, C), keys from the cache too
-      : causalSelfAttention(qkv, this.config.n_head, p, this.rng); // (B, T, C)
+    let y: Tensor;
+    if (cache && cache.kv.length > 0) {
+      y = cachedAttention(qkv, cache.kv, cache.layer, this.config.n_head); // (B, T, C), keys from the cache too
+    } else {
+      y = causalSelfAttention(qkv, this.config.n_head, p, this.rng); // (B, T, C)
+      cache?.kv.store(cache.layer, qkv); // a prefill runs the fused kernel and fills the cache
+    }
     return dropout(this.c_proj.forward(y), p, this.training, this.rng);
   }
 }

@@ -19,6 +19,20 @@ export class KVCache {
   reset(): void {
     this.length = 0;
   }
+
+  /** Copies the k and v of new positions qkv [B, Tn, 3C] into the layer's cache after `length`. */
+  store(layer: number, qkv: Tensor): void {
+    const [B, Tn, C3] = qkv.shape;
+    const C = C3 / 3, T0 = this.length;
+    if (T0 + Tn > this.maxLength) throw new Error(`KV cache holds ${this.maxLength} positions, ${T0 + Tn} needed`);
+    const { k, v } = this.layers[layer];
+    const q = qkv.data;
+    for (let b = 0; b < B; b++) for (let t = 0; t < Tn; t++) {
+      const src = (b * Tn + t) * C3, dst = (b * this.maxLength + T0 + t) * C;
+      k.set(q.subarray(src + C, src + 2 * C), dst);
+      v.set(q.subarray(src + 2 * C, src + 3 * C), dst);
+    }
+  }
 }
 
 /**
@@ -30,18 +44,14 @@ export class KVCache {
 export function cachedAttention(qkv: Tensor, cache: KVCache, layer: number, nHead: number): Tensor {
   const [B, Tn, C3] = qkv.shape;
   const C = C3 / 3, hs = C / nHead, T0 = cache.length, maxT = cache.maxLength;
-  if (T0 + Tn > maxT) throw new Error(`KV cache holds ${maxT} positions, ${T0 + Tn} needed`);
+  cache.store(layer, qkv);
   const { k, v } = cache.layers[layer];
   const q = qkv.data;
-  for (let b = 0; b < B; b++) for (let t = 0; t < Tn; t++) {
-    const src = (b * Tn + t) * C3, dst = (b * maxT + T0 + t) * C;
-    k.set(q.subarray(src + C, src + 2 * C), dst);
-    v.set(q.subarray(src + 2 * C, src + 3 * C), dst);
-  }
   const out = new Tensor([B, Tn, C]);
   const y = out.data;
   const scale = 1 / Math.sqrt(hs);
   const p = new Float32Array(T0 + Tn);
+  const acc = new Float64Array(hs);
   for (let b = 0; b < B; b++) for (let h = 0; h < nHead; h++) for (let t = 0; t < Tn; t++) {
     const qo = (b * Tn + t) * C3 + h * hs, last = T0 + t;
     let max = -Infinity;
@@ -58,12 +68,14 @@ export function cachedAttention(qkv: Tensor, cache: KVCache, layer: number, nHea
       sum += p[j];
     }
     for (let j = 0; j <= last; j++) p[j] /= sum;
-    const yo = (b * Tn + t) * C + h * hs;
-    for (let i = 0; i < hs; i++) {
-      let s = 0;
-      for (let j = 0; j <= last; j++) s += p[j] * v[(b * maxT + j) * C + h * hs + i];
-      y[yo + i] = s;
+    // y = sum over j of p[j] * v[j], j ascending (the reference kernel's order), rows read whole
+    acc.fill(0);
+    for (let j = 0; j <= last; j++) {
+      const vo = (b * maxT + j) * C + h * hs, pj = p[j];
+      for (let i = 0; i < hs; i++) acc[i] += pj * v[vo + i];
     }
+    const yo = (b * Tn + t) * C + h * hs;
+    for (let i = 0; i < hs; i++) y[yo + i] = acc[i];
   }
   return out;
 }
