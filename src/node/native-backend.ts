@@ -87,7 +87,7 @@ export function loadNativeBackend(): NativeBackend | null {
   return a ? new NativeBackend(a) : null;
 }
 
-const POOL_LIMIT_BYTES = 512 * 1024 * 1024;
+const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
 
 /**
  * The C++ kernels (native/src) behind the Backend interface. Buffers are 64-byte aligned
@@ -113,12 +113,13 @@ export class NativeBackend implements Backend {
     return this.k.info().threads;
   }
 
-  alloc(n: number): Float32Array {
+  alloc(n: number, zero = true): Float32Array {
     const free = this.pool.get(n);
     const reused = free?.pop();
     if (reused) {
       this.pooled.delete(reused);
       this.pooledBytes -= n * 4;
+      if (!zero) return reused;
       // large buffers are zeroed by the addon on all threads
       if (n >= 65536) this.k.zero(reused);
       else reused.fill(0);
@@ -133,7 +134,13 @@ export class NativeBackend implements Backend {
 
   free(buf: Float32Array): void {
     // Only buffers from alloc() are reused, each once; anything else is left to the GC.
-    if (!this.owned.has(buf) || this.pooled.has(buf) || this.pooledBytes + buf.length * 4 > POOL_LIMIT_BYTES) return;
+    if (!this.owned.has(buf) || this.pooled.has(buf)) return;
+    if (this.pooledBytes + buf.length * 4 > POOL_LIMIT_BYTES) {
+      // Sizes that keep changing (sampling with a growing context) would fill the pool with
+      // buffers nobody asks for again: start over rather than stop reusing.
+      this.pool.clear();
+      this.pooledBytes = 0;
+    }
     let list = this.pool.get(buf.length);
     if (!list) this.pool.set(buf.length, (list = []));
     list.push(buf);
