@@ -108,3 +108,29 @@ test("GPT initialization follows nanoGPT: N(0, 0.02), c_proj scaled by 1/sqrt(2 
   const names = [...model.namedParameters().keys()];
   assert.deepEqual(names.slice(0, 4), ['transformer.wte.weight', 'transformer.wpe.weight', 'transformer.h.0.ln_1.weight', 'transformer.h.0.ln_1.bias']);
 });
+
+test('no op reads memory it asked for uninitialized (NaN-filled "empty" buffers change nothing)', () => {
+  class PoisonBackend extends ReferenceBackend {
+    override readonly name = 'poison';
+    override alloc(n: number, zero = true): Float32Array {
+      const a = new Float32Array(n);
+      if (!zero) a.fill(NaN);
+      return a;
+    }
+  }
+  const run = () => {
+    const model = new GPT({ vocab_size: 13, block_size: 8, n_layer: 2, n_head: 2, n_embd: 8, dropout: 0.2, bias: true }, 3);
+    const x = IntTensor.from(Array.from({ length: 16 }, (_, i) => (i * 5) % 13), [2, 8]);
+    const y = IntTensor.from(Array.from({ length: 16 }, (_, i) => (i % 4 === 0 ? -1 : (i * 3) % 13)), [2, 8]);
+    const loss = model.forward(x, y).loss!;
+    loss.backward();
+    return [loss.item(), ...model.parameters().flatMap((p) => [...p.grad!.data])];
+  };
+  setBackend(new ReferenceBackend());
+  const clean = run();
+  setBackend(new PoisonBackend());
+  const poisoned = run();
+  setBackend(new ReferenceBackend());
+  assert.ok(clean.every(Number.isFinite));
+  assert.deepEqual(poisoned, clean);
+});

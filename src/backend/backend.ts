@@ -11,8 +11,11 @@
  */
 export interface Backend {
   readonly name: string;
-  /** A zero-filled buffer of n floats, owned by the caller until `free`. */
-  alloc(n: number): Float32Array;
+  /**
+   * A buffer of n floats, owned by the caller until `free`: zero-filled, or with unspecified
+   * contents when `zero` is false (for outputs a kernel overwrites whole).
+   */
+  alloc(n: number, zero?: boolean): Float32Array;
   free(buf: Float32Array): void;
 
   /**

@@ -8,7 +8,7 @@ import { geluGradScalar, geluScalar } from './math.js';
 export class ReferenceBackend implements Backend {
   readonly name: string = 'reference';
 
-  alloc(n: number): Float32Array {
+  alloc(n: number, _zero = true): Float32Array {
     return new Float32Array(n);
   }
 

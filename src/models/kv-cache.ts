@@ -47,7 +47,7 @@ export function cachedAttention(qkv: Tensor, cache: KVCache, layer: number, nHea
   cache.store(layer, qkv);
   const { k, v } = cache.layers[layer];
   const q = qkv.data;
-  const out = new Tensor([B, Tn, C]);
+  const out = Tensor.empty([B, Tn, C]);
   const y = out.data;
   const scale = 1 / Math.sqrt(hs);
   const p = new Float32Array(T0 + Tn);

@@ -13,7 +13,7 @@ export function causalSelfAttention(qkv: Tensor, nHead: number, dropout = 0, rng
   const C = C3 / 3;
   if (C % nHead !== 0) throw new Error(`attention: n_embd (${C}) must be divisible by n_head (${nHead})`);
   const be = qkv.backend;
-  const out = new Tensor([B, T, C]);
+  const out = Tensor.empty([B, T, C]);
   const att = be.alloc(B * nHead * T * T);
   const mask = dropout > 0 && rng ? dropoutMask(be, B * nHead * T * T, dropout, rng) : null;
   be.attention(out.data, att, qkv.data, mask, B, T, C, nHead);

@@ -4,7 +4,7 @@ import { ensureGrad, record, Tensor } from '../tensor/tensor.js';
 
 /** n values of 0 (probability p) or 1 / (1 - p), drawn from rng. */
 export function dropoutMask(be: Backend, n: number, p: number, rng: Rng): Float32Array {
-  const mask = be.alloc(n);
+  const mask = be.alloc(n, false);
   const keep = 1 / (1 - p);
   for (let i = 0; i < n; i++) mask[i] = rng.random() < p ? 0 : keep;
   return mask;
@@ -16,7 +16,7 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng): Tens
   if (!training || p === 0) return x;
   const be = x.backend;
   const mask = dropoutMask(be, x.size, p, rng);
-  const out = new Tensor(x.shape);
+  const out = Tensor.empty(x.shape);
   be.mul(out.data, x.data, mask, x.size);
   out.saved.push(mask);
   return record(out, [x], () => be.mulBackward(ensureGrad(x).data, out.grad!.data, mask, x.size));

@@ -11,7 +11,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
     throw new Error(`add: shape [${b.shape.join(', ')}] does not broadcast to [${a.shape.join(', ')}]`);
   }
   const be = a.backend;
-  const out = new Tensor(a.shape);
+  const out = Tensor.empty(a.shape);
   be.addBroadcast(out.data, a.data, b.data, a.size, n);
   return record(out, [a, b], () => {
     const g = out.grad!.data;
@@ -26,7 +26,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
 /** x * s for a number s (the loss divided by the gradient accumulation steps). */
 export function mulScalar(x: Tensor, s: number): Tensor {
   const be = x.backend;
-  const out = new Tensor(x.shape);
+  const out = Tensor.empty(x.shape);
   be.scale(out.data, x.data, s, x.size);
   return record(out, [x], () => be.axpy(ensureGrad(x).data, out.grad!.data, s, x.size));
 }
@@ -35,7 +35,7 @@ export function mulScalar(x: Tensor, s: number): Tensor {
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   const be = x.backend;
   const tanh = approximate === 'tanh';
-  const out = new Tensor(x.shape);
+  const out = Tensor.empty(x.shape);
   be.gelu(out.data, x.data, x.size, tanh);
   return record(out, [x], () => be.geluBackward(ensureGrad(x).data, out.grad!.data, x.data, x.size, tanh));
 }

@@ -6,8 +6,8 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 
   if (weight.size !== C || (bias && bias.size !== C)) throw new Error(`layerNorm: weight/bias must have ${C} elements`);
   const N = x.size / C;
   const be = x.backend;
-  const out = new Tensor(x.shape);
-  const mean = be.alloc(N), rstd = be.alloc(N);
+  const out = Tensor.empty(x.shape);
+  const mean = be.alloc(N, false), rstd = be.alloc(N, false);
   be.layerNorm(out.data, mean, rstd, x.data, weight.data, bias?.data ?? null, N, C, eps);
   out.saved.push(mean, rstd);
   return record(out, [x, weight, bias], () => {

@@ -11,7 +11,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (b.shape[0] !== K) throw new Error(`matmul: inner dimensions differ: [${a.shape.join(', ')}] @ [${b.shape.join(', ')}]`);
   const M = a.size / K;
   const be = a.backend;
-  const out = new Tensor([...a.shape.slice(0, -1), N]);
+  const out = Tensor.empty([...a.shape.slice(0, -1), N]);
   be.matmul(out.data, a.data, b.data, M, N, K, false, false, false);
   return record(out, [a, b], () => {
     const g = out.grad!.data;
@@ -33,7 +33,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== N)) throw new Error(`linear: bias shape [${bias.shape.join(', ')}] must be [${N}]`);
   const M = x.size / K;
   const be = x.backend;
-  const out = new Tensor([...x.shape.slice(0, -1), N]);
+  const out = Tensor.empty([...x.shape.slice(0, -1), N]);
   be.matmul(out.data, x.data, weight.data, M, N, K, false, true, false);
   if (bias) be.addBroadcast(out.data, out.data, bias.data, out.size, N);
   return record(out, [x, weight, bias], () => {

@@ -13,7 +13,7 @@ export function crossEntropy(logits: Tensor, targets: IntTensor): Tensor {
     if (t !== -1 && !(t >= 0 && t < V)) throw new Error(`crossEntropy: target ${t} at position ${i} is out of range [0, ${V}) (or -1 to ignore)`);
   }
   const be = logits.backend;
-  const losses = be.alloc(N), probs = be.alloc(N * V);
+  const losses = be.alloc(N, false), probs = be.alloc(N * V, false);
   const count = be.crossEntropy(losses, probs, logits.data, targets.data, N, V);
   let sum = 0;
   for (let i = 0; i < N; i++) sum += losses[i];
@@ -31,7 +31,7 @@ export function crossEntropy(logits: Tensor, targets: IntTensor): Tensor {
 export function softmax(x: Tensor, temperature = 1): Tensor {
   const V = x.shape[x.ndim - 1];
   const N = x.size / V;
-  const out = new Tensor(x.shape);
+  const out = Tensor.empty(x.shape);
   x.backend.softmax(out.data, x.data, N, V, temperature);
   return record(out, [x], () => {
     // dx = y * (g - sum(g * y)) / temperature, row by row

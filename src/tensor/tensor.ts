@@ -128,6 +128,14 @@ export class Tensor {
     return new Tensor(shape, undefined, requiresGrad);
   }
 
+  /** A tensor whose contents are unspecified: for op outputs that a kernel overwrites whole. */
+  static empty(shape: readonly number[]): Tensor {
+    const t = new Tensor(shape, currentBackend.alloc(sizeOf(shape), false));
+    t.owner = true;
+    liveTensors++;
+    return t;
+  }
+
   get ndim(): number {
     return this.shape.length;
   }

@@ -32,11 +32,11 @@ export class WasmHeap {
     return this.buffers.has(buf.buffer);
   }
 
-  /** A zero-filled block of n floats. */
-  alloc(n: number): Float32Array {
+  /** A block of n floats, zero-filled unless zero is false. */
+  alloc(n: number, zero = true): Float32Array {
     const bytes = Math.max(ALIGN, roundUp(n * 4, ALIGN));
     const off = this.take(bytes);
-    this.zero(off, bytes);
+    if (zero) this.zero(off, bytes);
     const view = new Float32Array(this.memory.buffer, off, n);
     this.live.set(off, { view, bytes });
     return view;

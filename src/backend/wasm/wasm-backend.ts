@@ -39,8 +39,8 @@ export class WasmBackend implements Backend {
     return this.pool?.threads ?? 1;
   }
 
-  alloc(n: number): Float32Array {
-    return this.heap.alloc(n);
+  alloc(n: number, zero = true): Float32Array {
+    return this.heap.alloc(n, zero);
   }
 
   free(buf: Float32Array): void {
