@@ -82,6 +82,9 @@ test('sample prints text from the checkpoint, the same for the same seed', () =>
   const greedy1 = yorick('sample', '--out_dir=out-full', '--num_samples=1', '--max_new_tokens=20', '--temperature=0', '--seed=1');
   const greedy2 = yorick('sample', '--out_dir=out-full', '--num_samples=1', '--max_new_tokens=20', '--temperature=0', '--seed=2');
   assert.equal(greedy1.stdout, greedy2.stdout, 'greedy sampling does not depend on the seed');
+  const noTopK = yorick('sample', '--out_dir=out-full', '--num_samples=1', '--max_new_tokens=20', '--top_k=none', '--top_p=0.9');
+  assert.equal(noTopK.code, 0, noTopK.stderr);
+  assert.notEqual(noTopK.stdout, r1.stdout.split('---------------\n')[0] + '---------------\n');
 });
 
 test('bad input: clear messages, non-zero exit, no stack trace', () => {

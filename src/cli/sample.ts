@@ -15,7 +15,8 @@ export const sampleUsage = `usage: yorick sample [--out_dir DIR] [--start TEXT|F
 
 Generates text from the checkpoint in out_dir (default out-shakespeare-char-cpu), printing it as
 it is generated. Defaults as nanoGPT's sample.py: start "\\n", 10 samples of 500 tokens,
-temperature 0.8, top_k 200, seed 1337. --temperature=0 is greedy; --top_p keeps the nucleus.`;
+temperature 0.8, top_k 200, seed 1337. --temperature=0 is greedy; --top_k=none keeps every
+token; --top_p keeps the nucleus; --backend picks the compute backend.`;
 
 export async function sampleCommand(argv: string[]): Promise<void> {
   const { flags, positional } = parseArgs(argv);
@@ -26,7 +27,8 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const numSamples = intFlag(f.num_samples, 'num_samples', 10, 1);
   const maxNewTokens = intFlag(f.max_new_tokens, 'max_new_tokens', 500, 0);
   const temperature = numberFlag(f.temperature, 'temperature', 0.8);
-  const topK = f.top_k === undefined || f.top_k === 'none' ? 200 : intFlag(f.top_k, 'top_k', 200, 1);
+  // nanoGPT's default keeps the 200 most likely tokens; --top_k=none keeps them all
+  const topK = f.top_k === 'none' ? null : intFlag(f.top_k, 'top_k', 200, 1);
   const topP = f.top_p === undefined ? null : numberFlag(f.top_p, 'top_p', 1);
   const seed = intFlag(f.seed, 'seed', 1337, 0);
   if (temperature < 0) throw new UserError(`--temperature must be >= 0, got ${temperature}`);
