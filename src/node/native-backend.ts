@@ -87,7 +87,7 @@ export function loadNativeBackend(): NativeBackend | null {
   return a ? new NativeBackend(a) : null;
 }
 
-const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
+const POOL_LIMIT_BYTES = 128 * 1024 * 1024;
 
 /**
  * The C++ kernels (native/src) behind the Backend interface. Buffers are 64-byte aligned
