@@ -76,6 +76,19 @@ export class SpecialTokens {
   }
 
   /**
+   * Ids of `text`: allowed special tokens become their ids (after the checks of split), the text
+   * between them goes through `ordinary`, which appends its ids to `out`.
+   */
+  encode(text: string, options: EncodeOptions, ordinary: (part: string, out: number[]) => void): number[] {
+    const out: number[] = [];
+    for (const part of this.split(text, options)) {
+      if (typeof part === 'number') out.push(part);
+      else ordinary(part, out);
+    }
+    return out;
+  }
+
+  /**
    * Check `text` against the options and cut it at allowed special tokens:
    * strings are ordinary text, numbers are special ids.
    */

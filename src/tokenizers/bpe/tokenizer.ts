@@ -71,12 +71,7 @@ export class BpeTokenizer implements Tokenizer {
 
   /** Text -> ids; special tokens in the text are refused unless allowed (see special.ts). */
   encode(text: string, options: EncodeOptions = {}): number[] {
-    const out: number[] = [];
-    for (const part of this.special.split(text, options)) {
-      if (typeof part === 'number') out.push(part);
-      else this.encodeOrdinaryInto(part, out);
-    }
-    return out;
+    return this.special.encode(text, options, (part, out) => this.encodeOrdinaryInto(part, out));
   }
 
   /** Text -> ids, special tokens' text treated as ordinary text. */

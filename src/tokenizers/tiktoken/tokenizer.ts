@@ -44,12 +44,7 @@ export class TiktokenTokenizer implements Tokenizer {
 
   /** tiktoken's encode: special tokens' text is refused unless allowed (see special.ts). */
   encode(text: string, options: EncodeOptions = {}): number[] {
-    const out: number[] = [];
-    for (const part of this.special.split(text, options)) {
-      if (typeof part === 'number') out.push(part);
-      else this.encodeOrdinaryInto(part, out);
-    }
-    return out;
+    return this.special.encode(text, options, (part, out) => this.encodeOrdinaryInto(part, out));
   }
 
   /** tiktoken's encode_ordinary: special tokens' text is ordinary text. */
