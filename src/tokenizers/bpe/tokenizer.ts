@@ -4,11 +4,12 @@
  * applies the merges to each chunk's UTF-8 bytes, lowest merge first, and caches chunks.
  */
 import { UserError } from '../../errors.js';
-import { binaryToBytes, byteStreamDecoder, decodeUtf8, encodeUtf8, toWellFormed } from '../bytes.js';
+import { encodeUtf8, toWellFormed } from '../bytes.js';
 import { resolvePatternName, splitRegExp } from '../patterns.js';
 import { splitText } from '../regex.js';
 import { SpecialTokens, type EncodeOptions } from '../special.js';
-import type { StreamDecoder, Tokenizer, TokenizerSpec } from '../types.js';
+import { ByteLevelDecoder } from '../byte-level.js';
+import type { Tokenizer, TokenizerSpec } from '../types.js';
 import { mergeParts } from './merge.js';
 import { formatMinbpeModel, validateMerges, type BpeModel } from './model-file.js';
 import { trainBpe, type TrainedMerge } from './train.js';
@@ -16,7 +17,7 @@ import { trainBpe, type TrainedMerge } from './train.js';
 const KEY = 2 ** 24;
 const CACHE_LIMIT = 100_000;
 
-export class BpeTokenizer implements Tokenizer {
+export class BpeTokenizer extends ByteLevelDecoder implements Tokenizer {
   readonly kind = 'bpe';
   readonly model: BpeModel;
   readonly special: SpecialTokens;
@@ -29,6 +30,7 @@ export class BpeTokenizer implements Tokenizer {
   private readonly cache = new Map<string, number[]>();
 
   constructor(model: BpeModel) {
+    super();
     const merges = validateMerges(model.merges, 'bpe model');
     for (let b = 0; b < 256; b++) this.vocab.push(String.fromCharCode(b));
     merges.forEach(([l, r], i) => {
@@ -56,12 +58,8 @@ export class BpeTokenizer implements Tokenizer {
     return this.model.merges;
   }
 
-  /** Bytes of token `id` (a special token's UTF-8 text). */
-  tokenBytes(id: number): Uint8Array {
-    return binaryToBytes(this.tokenBinary(id, 0));
-  }
 
-  private tokenBinary(id: number, position: number): string {
+  protected tokenBinary(id: number, position: number): string {
     const b = this.vocab[id];
     if (b !== undefined) return b;
     const s = this.special.byId.get(id);
@@ -109,20 +107,6 @@ export class BpeTokenizer implements Tokenizer {
     return starts.map((s) => ids[s]);
   }
 
-  decodeBytes(ids: ArrayLike<number>): Uint8Array {
-    let s = '';
-    for (let i = 0; i < ids.length; i++) s += this.tokenBinary(ids[i], i);
-    return binaryToBytes(s);
-  }
-
-  /** Invalid UTF-8 (a token sequence cut inside a character) decodes to U+FFFD, as minbpe. */
-  decode(ids: ArrayLike<number>): string {
-    return decodeUtf8(this.decodeBytes(ids));
-  }
-
-  streamDecoder(): StreamDecoder {
-    return byteStreamDecoder((ids) => this.decodeBytes(ids));
-  }
 
   /** minbpe's `.model` text. */
   toMinbpeModel(): string {

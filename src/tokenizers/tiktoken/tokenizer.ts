@@ -4,17 +4,18 @@
  * bytes), as tiktoken's byte_pair_merge. Chunks repeat a lot in text, so they are cached.
  */
 import { UserError } from '../../errors.js';
-import { binaryToBytes, byteStreamDecoder, decodeUtf8, encodeUtf8, toWellFormed, utf8Binary } from '../bytes.js';
+import { encodeUtf8, toWellFormed, utf8Binary } from '../bytes.js';
 import { mergeParts } from '../bpe/merge.js';
 import { compilePattern } from '../regex.js';
 import { SpecialTokens, type EncodeOptions } from '../special.js';
-import type { StreamDecoder, Tokenizer, TokenizerSpec } from '../types.js';
+import { ByteLevelDecoder } from '../byte-level.js';
+import type { Tokenizer, TokenizerSpec } from '../types.js';
 import type { TiktokenEncoding } from './encodings.js';
 import type { Ranks } from './rank-file.js';
 
 const CACHE_LIMIT = 200_000;
 
-export class TiktokenTokenizer implements Tokenizer {
+export class TiktokenTokenizer extends ByteLevelDecoder implements Tokenizer {
   readonly kind = 'tiktoken';
   readonly encoding: TiktokenEncoding;
   readonly special: SpecialTokens;
@@ -24,6 +25,7 @@ export class TiktokenTokenizer implements Tokenizer {
   private readonly cache = new Map<string, number | number[]>();
 
   constructor(encoding: TiktokenEncoding, ranks: Ranks) {
+    super();
     this.encoding = encoding;
     this.ranks = ranks.byBytes;
     this.byRank = ranks.byRank;
@@ -91,7 +93,7 @@ export class TiktokenTokenizer implements Tokenizer {
     return ids;
   }
 
-  private tokenBinary(id: number, position: number): string {
+  protected tokenBinary(id: number, position: number): string {
     const b = this.byRank[id];
     if (b !== undefined) return b;
     const s = this.special.byId.get(id);
@@ -99,25 +101,7 @@ export class TiktokenTokenizer implements Tokenizer {
     throw new UserError(`id ${id} at position ${position} is not a token of ${this.encoding.name} (ids 0..${this.encoding.nVocab - 1}, with gaps)`);
   }
 
-  /** Bytes of token `id`. */
-  tokenBytes(id: number): Uint8Array {
-    return binaryToBytes(this.tokenBinary(id, 0));
-  }
 
-  decodeBytes(ids: ArrayLike<number>): Uint8Array {
-    let s = '';
-    for (let i = 0; i < ids.length; i++) s += this.tokenBinary(ids[i], i);
-    return binaryToBytes(s);
-  }
-
-  /** Through bytes: a leading U+FEFF survives, invalid UTF-8 becomes U+FFFD. */
-  decode(ids: ArrayLike<number>): string {
-    return decodeUtf8(this.decodeBytes(ids));
-  }
-
-  streamDecoder(): StreamDecoder {
-    return byteStreamDecoder((ids) => this.decodeBytes(ids));
-  }
 
   toSpec(): TokenizerSpec {
     return { kind: 'tiktoken', encoding: this.encoding.name };
