@@ -5,7 +5,8 @@ import { GPT } from '../src/models/gpt.js';
 import { loadBackend } from '../src/node/backends.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { Rng } from '../src/tensor/rng.js';
-import { IntTensor, setBackend, tidy } from '../src/tensor/tensor.js';
+import { IntTensor, setBackend } from '../src/tensor/tensor.js';
+import { trainStep } from '../src/train/trainer.js';
 
 /** PyTorch's time for this step on this 2-core machine, as stated in issue 3 (PyTorch is not installed here). */
 export const PYTORCH_MS_PER_ITER = 38;
@@ -101,13 +102,7 @@ function benchTraining(slow: boolean, quick: boolean): { times: number[]; losses
   const losses: number[] = [];
   const step = () => {
     const { x, y } = randomBatch(rng);
-    losses.push(tidy(() => {
-      const { loss } = model.forward(x, y);
-      loss!.backward();
-      return loss!.item();
-    }));
-    opt.step(opt.clipFactor(1).scale);
-    opt.zeroGrad();
+    losses.push(trainStep(model, opt, x, y, 1));
   };
   for (let i = 0; i < (slow ? 1 : 5); i++) step();
   losses.length = 0;

@@ -24,6 +24,6 @@ export { UserError } from './errors.js';
 export { BatchSampler, splitTrainVal, type TokenArray } from './data/batches.js';
 export { generate, generateTokens, type GenerateOptions } from './models/generate.js';
 export { KVCache } from './models/kv-cache.js';
-export { Trainer, modelSpecFor, type TrainHooks, type StepEvent, type EvalEvent } from './train/trainer.js';
+export { Trainer, trainStep, modelSpecFor, type TrainHooks, type StepEvent, type EvalEvent } from './train/trainer.js';
 export { resolveConfig, builtinConfigs, defaultTrainConfig, type TrainConfig } from './train/config.js';
 export { serializeCheckpoint, deserializeCheckpoint, createModel, type CheckpointState, type LoadedCheckpoint } from './train/checkpoint.js';

@@ -14,7 +14,8 @@ import type { WasmBackend } from '../src/backend/wasm/wasm-backend.js';
 import { GPT } from '../src/models/gpt.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { Rng } from '../src/tensor/rng.js';
-import { IntTensor, setBackend, tidy } from '../src/tensor/tensor.js';
+import { IntTensor, setBackend } from '../src/tensor/tensor.js';
+import { trainStep } from '../src/train/trainer.js';
 import { repoRoot } from './helpers.js';
 
 let wasm1: WasmBackend | null = null, wasm3: WasmBackend | null = null;
@@ -61,14 +62,7 @@ function trainLosses(be: Backend, steps: number, onStep?: (i: number) => void): 
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
     const ids = () => new IntTensor(Int32Array.from({ length: 4 * 16 }, () => rng.int(11)), [4, 16]);
-    const x = ids(), y = ids();
-    losses.push(tidy(() => {
-      const { loss } = model.forward(x, y);
-      loss!.backward();
-      return loss!.item();
-    }));
-    opt.step(opt.clipFactor(1).scale);
-    opt.zeroGrad();
+    losses.push(trainStep(model, opt, ids(), ids(), 1));
     onStep?.(i);
   }
   return losses;

@@ -3,7 +3,7 @@ import type { GPTConfig } from '../models/gpt.js';
 import type { LanguageModel, ModelSpec } from '../models/model.js';
 import { AdamW, learningRate } from '../optim/adamw.js';
 import { mulScalar } from '../ops/elementwise.js';
-import { noGrad, tidy } from '../tensor/tensor.js';
+import { IntTensor, noGrad, tidy } from '../tensor/tensor.js';
 import type { TokenizerSpec } from '../tokenizers/types.js';
 import { createModel, serializeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
@@ -18,6 +18,21 @@ export interface TrainHooks {
   onEval?(e: EvalEvent): void;
   /** Persist a checkpoint (write it whole or not at all). */
   saveCheckpoint?(bytes: Uint8Array, iter: number): void;
+}
+
+/**
+ * One optimizer step on one batch: forward and backward (the step's activations freed),
+ * gradient clipping at gradClip (0: none), AdamW, gradients zeroed. Returns the loss.
+ */
+export function trainStep(model: LanguageModel, optimizer: AdamW, x: IntTensor, y: IntTensor, gradClip = 0): number {
+  const loss = tidy(() => {
+    const { loss } = model.forward(x, y);
+    loss!.backward();
+    return loss!.item();
+  });
+  optimizer.step(gradClip > 0 ? optimizer.clipFactor(gradClip).scale : 1);
+  optimizer.zeroGrad();
+  return loss;
 }
 
 export function modelSpecFor(config: TrainConfig, vocabSize: number): ModelSpec {
