@@ -4,33 +4,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backend/backend.js';
 
-/** The addon's exports (native/src/addon.cc); argument order as in the Backend interface. */
-interface Addon {
-  matmul(c: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number, tA: boolean, tB: boolean, acc: boolean): void;
-  addBroadcast(out: Float32Array, a: Float32Array, b: Float32Array, size: number, n: number): void;
-  sumRowsInto(db: Float32Array, dy: Float32Array, rows: number, n: number): void;
-  axpy(dst: Float32Array, src: Float32Array, scale: number, n: number): void;
-  scale(out: Float32Array, x: Float32Array, scale: number, n: number): void;
-  sumSquares(x: Float32Array, n: number): number;
-  embedding(out: Float32Array, table: Float32Array, ids: Int32Array, N: number, C: number): void;
-  embeddingBackward(dtable: Float32Array, dout: Float32Array, ids: Int32Array, N: number, C: number): void;
-  layerNorm(out: Float32Array, mean: Float32Array, rstd: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, N: number, C: number, eps: number): void;
-  layerNormBackward(dx: Float32Array, dw: Float32Array, db: Float32Array | null, dout: Float32Array, x: Float32Array, w: Float32Array, mean: Float32Array, rstd: Float32Array, N: number, C: number): void;
-  gelu(out: Float32Array, x: Float32Array, n: number, tanh: boolean): void;
-  geluBackward(dx: Float32Array, dout: Float32Array, x: Float32Array, n: number, tanh: boolean): void;
-  attention(out: Float32Array, att: Float32Array, qkv: Float32Array, mask: Float32Array | null, B: number, T: number, C: number, H: number): void;
-  attentionBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, mask: Float32Array | null, B: number, T: number, C: number, H: number): void;
-  softmax(out: Float32Array, x: Float32Array, N: number, V: number, temperature: number): void;
-  crossEntropy(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, N: number, V: number): number;
-  crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, dloss: number, N: number, V: number): void;
-  mul(out: Float32Array, x: Float32Array, mask: Float32Array, n: number): void;
-  mulBackward(dx: Float32Array, dout: Float32Array, mask: Float32Array, n: number): void;
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number, eps: number, wd: number, t: number, gradScale: number): void;
+/** The addon's exports (native/src/addon.cc): every kernel of the Backend interface, same arguments, plus its own controls. */
+type Addon = Omit<Backend, 'name' | 'alloc' | 'free'> & {
   alignOffset(buf: Float32Array): number;
   zero(buf: Float32Array): void;
   configure(isa: string | null, threads: number | null, spinMicros: number | null): void;
   info(): { isa: string; threads: number; spinMicros: number };
-}
+};
 
 /** Where the addon is built: native/build/Release under the package root. */
 function addonPath(): string {
