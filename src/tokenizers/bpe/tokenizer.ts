@@ -7,8 +7,8 @@ import { UserError } from '../../errors.js';
 import { encodeUtf8, toWellFormed } from '../bytes.js';
 import { resolvePatternName, splitRegExp } from '../patterns.js';
 import { splitText } from '../regex.js';
-import { SpecialTokens, type EncodeOptions } from '../special.js';
-import { ByteLevelDecoder } from '../byte-level.js';
+import { SpecialTokens } from '../special.js';
+import { ByteLevelTokenizer } from '../byte-level.js';
 import type { Tokenizer, TokenizerSpec } from '../types.js';
 import { mergeParts } from './merge.js';
 import { formatMinbpeModel, validateMerges, type BpeModel } from './model-file.js';
@@ -17,7 +17,7 @@ import { trainBpe, type TrainedMerge } from './train.js';
 const KEY = 2 ** 24;
 const CACHE_LIMIT = 100_000;
 
-export class BpeTokenizer extends ByteLevelDecoder implements Tokenizer {
+export class BpeTokenizer extends ByteLevelTokenizer implements Tokenizer {
   readonly kind = 'bpe';
   readonly model: BpeModel;
   readonly special: SpecialTokens;
@@ -67,19 +67,8 @@ export class BpeTokenizer extends ByteLevelDecoder implements Tokenizer {
     throw new UserError(`id ${id} at position ${position} is not a token of this BPE tokenizer (vocab_size ${this.vocabSize})`);
   }
 
-  /** Text -> ids; special tokens in the text are refused unless allowed (see special.ts). */
-  encode(text: string, options: EncodeOptions = {}): number[] {
-    return this.special.encode(text, options, (part, out) => this.encodeOrdinaryInto(part, out));
-  }
 
-  /** Text -> ids, special tokens' text treated as ordinary text. */
-  encodeOrdinary(text: string): number[] {
-    const out: number[] = [];
-    this.encodeOrdinaryInto(text, out);
-    return out;
-  }
-
-  private encodeOrdinaryInto(text: string, out: number[]): void {
+  protected encodeOrdinaryInto(text: string, out: number[]): void {
     text = toWellFormed(text);
     if (this.split === null) {
       for (const id of this.encodeChunk(encodeUtf8(text))) out.push(id);

@@ -7,15 +7,15 @@ import { UserError } from '../../errors.js';
 import { encodeUtf8, toWellFormed, utf8Binary } from '../bytes.js';
 import { mergeParts } from '../bpe/merge.js';
 import { compilePattern } from '../regex.js';
-import { SpecialTokens, type EncodeOptions } from '../special.js';
-import { ByteLevelDecoder } from '../byte-level.js';
+import { SpecialTokens } from '../special.js';
+import { ByteLevelTokenizer } from '../byte-level.js';
 import type { Tokenizer, TokenizerSpec } from '../types.js';
 import type { TiktokenEncoding } from './encodings.js';
 import type { Ranks } from './rank-file.js';
 
 const CACHE_LIMIT = 200_000;
 
-export class TiktokenTokenizer extends ByteLevelDecoder implements Tokenizer {
+export class TiktokenTokenizer extends ByteLevelTokenizer implements Tokenizer {
   readonly kind = 'tiktoken';
   readonly encoding: TiktokenEncoding;
   readonly special: SpecialTokens;
@@ -44,19 +44,8 @@ export class TiktokenTokenizer extends ByteLevelDecoder implements Tokenizer {
     return this.encoding.nVocab;
   }
 
-  /** tiktoken's encode: special tokens' text is refused unless allowed (see special.ts). */
-  encode(text: string, options: EncodeOptions = {}): number[] {
-    return this.special.encode(text, options, (part, out) => this.encodeOrdinaryInto(part, out));
-  }
 
-  /** tiktoken's encode_ordinary: special tokens' text is ordinary text. */
-  encodeOrdinary(text: string): number[] {
-    const out: number[] = [];
-    this.encodeOrdinaryInto(text, out);
-    return out;
-  }
-
-  private encodeOrdinaryInto(text: string, out: number[]): void {
+  protected encodeOrdinaryInto(text: string, out: number[]): void {
     text = toWellFormed(text);
     const re = this.split;
     const cache = this.cache;
