@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import { backendEntries } from '../node/backends.js';
 import { prepareCommand } from './prepare.js';
 import { sampleCommand } from './sample.js';
+import { tokenizerCommand } from './tokenizer.js';
 import { trainCommand } from './train.js';
 
 const usage = `usage: yorick <command> [options]
@@ -37,13 +38,7 @@ async function main(argv: string[]): Promise<void> {
     case 'prepare': return prepareCommand(rest);
     case 'train': return trainCommand(rest);
     case 'sample': return sampleCommand(rest);
-    case 'tokenizer': {
-      // loaded on demand: the tokenizer command pulls in the BPE / tiktoken / SentencePiece code
-      const spec = './tokenizer.js';
-      const mod = await import(spec).catch(() => null);
-      if (!mod) throw new UserError('this build has no tokenizer command');
-      return mod.tokenizerCommand(rest);
-    }
+    case 'tokenizer': return tokenizerCommand(rest);
     case 'info': return info();
     case '--version': case '-v': case 'version':
       console.log(version());
