@@ -1,11 +1,12 @@
 // The measurements of one backend for bench.ts (run in a child process per backend).
 import type { Backend } from '../src/backend/backend.js';
+import type { CpuBackend } from '../src/backend/cpu.js';
 import { generateTokens } from '../src/models/generate.js';
 import { GPT } from '../src/models/gpt.js';
 import { loadBackend } from '../src/node/backends.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { Rng } from '../src/tensor/rng.js';
-import { IntTensor, setBackend } from '../src/tensor/tensor.js';
+import { IntTensor } from '../src/tensor/tensor.js';
 import { trainStep } from '../src/train/trainer.js';
 
 /** PyTorch's time for this step on this 2-core machine, as stated in issue 3 (PyTorch is not installed here). */
@@ -42,12 +43,12 @@ function median(xs: number[]): number {
 }
 
 /** Runs fn until `budgetMs` has passed (at least `min`, at most `max` times); the time of each run. */
-function timeRuns(fn: () => void, budgetMs: number, min: number, max: number): number[] {
+async function timeRuns(fn: () => void | Promise<void>, budgetMs: number, min: number, max: number): Promise<number[]> {
   const times: number[] = [];
   const start = performance.now();
   while (times.length < max && (times.length < min || performance.now() - start < budgetMs)) {
     const t0 = performance.now();
-    fn();
+    await fn();
     times.push(performance.now() - t0);
   }
   return times;
@@ -66,22 +67,24 @@ function matmulShapes(): Omit<MatmulResult, 'gflops'>[] {
   return out;
 }
 
-function benchMatmul(be: Backend, slow: boolean): { shapes: MatmulResult[]; total: number } {
+/** Matmul throughput on a CPU backend (buffers filled in place). */
+async function benchMatmul(be: CpuBackend, slow: boolean): Promise<{ shapes: MatmulResult[]; total: number }> {
   const rng = new Rng(7);
   let flops = 0, ms = 0;
-  const shapes = matmulShapes().map((s) => {
+  const shapes: MatmulResult[] = [];
+  for (const s of matmulShapes()) {
     const a = be.alloc(s.M * s.K), b = be.alloc(s.K * s.N), c = be.alloc(s.M * s.N);
     for (let i = 0; i < a.length; i++) a[i] = rng.random() - 0.5;
     for (let i = 0; i < b.length; i++) b[i] = rng.random() - 0.5;
     const run = () => be.matmul(c, a, b, s.M, s.N, s.K, s.transA, s.transB, false);
     run();
-    const times = timeRuns(run, slow ? 200 : 150, 3, 2000);
+    const times = await timeRuns(run, slow ? 200 : 150, 3, 2000);
     const t = median(times);
     be.free(a); be.free(b); be.free(c);
     flops += 2 * s.M * s.N * s.K;
     ms += t;
-    return { ...s, gflops: (2 * s.M * s.N * s.K) / (t * 1e6) };
-  });
+    shapes.push({ ...s, gflops: (2 * s.M * s.N * s.K) / (t * 1e6) });
+  }
   return { shapes, total: flops / (ms * 1e6) };
 }
 
@@ -95,27 +98,26 @@ function randomBatch(rng: Rng): { x: IntTensor; y: IntTensor } {
   return { x: new IntTensor(x, [BATCH, T]), y: new IntTensor(y, [BATCH, T]) };
 }
 
-function benchTraining(slow: boolean, quick: boolean): { times: number[]; losses: number[] } {
-  const model = new GPT(shakespeareCharCpu, 1337);
+async function benchTraining(be: Backend, slow: boolean, quick: boolean): Promise<{ times: number[]; losses: number[] }> {
+  const model = new GPT(shakespeareCharCpu, { seed: 1337, backend: be });
   const opt = new AdamW(model.namedParameters(), { lr: 1e-3, betas: [0.9, 0.99], weightDecay: 0.1 });
   const rng = new Rng(1);
   const losses: number[] = [];
-  const step = () => {
-    const { x, y } = randomBatch(rng);
-    losses.push(trainStep(model, opt, x, y, 1));
+  const step = async () => {
+    losses.push(await trainStep(model, opt, () => randomBatch(rng), { gradClip: 1 }));
   };
-  for (let i = 0; i < (slow ? 1 : 5); i++) step();
+  for (let i = 0; i < (slow ? 1 : 5); i++) await step();
   losses.length = 0;
-  const times = timeRuns(step, slow ? 4000 : quick ? 1000 : 4000, slow ? 2 : 10, slow ? 5 : 200);
+  const times = await timeRuns(step, slow ? 4000 : quick ? 1000 : 4000, slow ? 2 : 10, slow ? 5 : 200);
   return { times, losses };
 }
 
 /** Tokens/s generating `tokens` tokens at batch 1 from a one-token prompt, with or without the KV cache. */
-function samplingRate(model: GPT, tokens: number, useCache: boolean): number {
+async function samplingRate(model: GPT, tokens: number, useCache: boolean): Promise<number> {
   const idx = new IntTensor(Int32Array.of(0), [1, 1]);
   const t0 = performance.now();
   let n = 0;
-  for (const _ of generateTokens(model, idx, tokens, { useCache }, new Rng(42))) n++;
+  for await (const _ of generateTokens(model, idx, tokens, { useCache }, new Rng(42))) n++;
   return n / ((performance.now() - t0) / 1000);
 }
 
@@ -124,27 +126,26 @@ function samplingRate(model: GPT, tokens: number, useCache: boolean): number {
  * so the cache can only help the first 64) and on the same model with block_size 1024, where
  * all the tokens fit in the context and the cache serves every step.
  */
-function benchSampling(slow: boolean, quick: boolean): BackendResult['sampling'] {
+async function benchSampling(be: Backend, slow: boolean, quick: boolean): Promise<BackendResult['sampling']> {
   const tokens = slow ? 70 : quick ? 150 : 500;
-  const model = new GPT(shakespeareCharCpu, 1337);
-  samplingRate(model, tokens, false);
-  const long = new GPT({ ...shakespeareCharCpu, block_size: 1024 }, 1337);
+  const model = new GPT(shakespeareCharCpu, { seed: 1337, backend: be });
+  await samplingRate(model, tokens, false);
+  const long = new GPT({ ...shakespeareCharCpu, block_size: 1024 }, { seed: 1337, backend: be });
   return {
     tokens,
-    tokensPerSec: samplingRate(model, tokens, false),
-    cachedTokensPerSec: samplingRate(model, tokens, true),
-    longContext: { blockSize: 1024, tokensPerSec: samplingRate(long, tokens, false), cachedTokensPerSec: samplingRate(long, tokens, true) },
+    tokensPerSec: await samplingRate(model, tokens, false),
+    cachedTokensPerSec: await samplingRate(model, tokens, true),
+    longContext: { blockSize: 1024, tokensPerSec: await samplingRate(long, tokens, false), cachedTokensPerSec: await samplingRate(long, tokens, true) },
   };
 }
 
 export async function measureBackend(name: string, quick: boolean): Promise<BackendResult> {
   const be = await loadBackend(name);
-  setBackend(be);
   const slow = name === 'reference';
   const threads = (be as { threads?: number }).threads ?? 1;
-  const { times, losses } = benchTraining(slow, quick);
-  const mm = benchMatmul(be, slow);
-  const sampling = benchSampling(slow, quick);
+  const { times, losses } = await benchTraining(be, slow, quick);
+  const mm = await benchMatmul(be as CpuBackend, slow);
+  const sampling = await benchSampling(be, slow, quick);
   const heap = (be as { heap?: { peakBytes: number } }).heap;
   return {
     backend: name,

@@ -3,10 +3,10 @@
 # (__builtin_cpu_supports), so nothing here depends on the build machine's CPU.
 {
   'target_defaults': {
-    'cflags_cc': ['-O3', '-std=gnu++17', '-fno-math-errno', '-ffp-contract=fast', '-fvisibility=hidden', '-fPIC'],
+    'cflags_cc': ['-O3', '-std=gnu++20', '-fno-math-errno', '-ffp-contract=fast', '-fvisibility=hidden', '-fPIC'],
     'cflags_cc!': ['-O2', '-fno-exceptions'],
     'cflags!': ['-O2'],
-    'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-O3', '-std=gnu++17', '-fno-math-errno', '-ffp-contract=fast']},
+    'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-O3', '-std=gnu++20', '-fno-math-errno', '-ffp-contract=fast']},
   },
   'targets': [
     {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
-import type { Backend } from '../src/backend/backend.js';
+import type { CpuBackend } from '../src/backend/cpu.js';
 import { Worker } from 'node:worker_threads';
 import { createThreadedWasmBackend, createWasmBackend } from '../src/backend/wasm/create.js';
 import { kernelsUrl, loadWasmBackend } from '../src/backend/wasm/node-wasm.js';
@@ -14,7 +14,7 @@ import type { WasmBackend } from '../src/backend/wasm/wasm-backend.js';
 import { GPT } from '../src/models/gpt.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { Rng } from '../src/tensor/rng.js';
-import { IntTensor, setBackend } from '../src/tensor/tensor.js';
+import { IntTensor } from '../src/tensor/tensor.js';
 import { trainStep } from '../src/train/trainer.js';
 import { repoRoot } from './helpers.js';
 
@@ -28,14 +28,14 @@ try {
 }
 const skip = wasm1 && wasm3 ? false : why;
 
-function filled(be: Backend, n: number, rng: Rng): Float32Array {
+function filled(be: CpuBackend, n: number, rng: Rng): Float32Array {
   const b = be.alloc(n);
   for (let i = 0; i < n; i++) b[i] = rng.random() * 2 - 1;
   return b;
 }
 
 /** Runs the same kernels on a backend from the same seed; returns every output. */
-function kernelOutputs(be: Backend): Float32Array[] {
+function kernelOutputs(be: CpuBackend): Float32Array[] {
   const rng = new Rng(5);
   const [M, N, K] = [130, 67, 301];
   const a = filled(be, M * K, rng), b = filled(be, K * N, rng), c = be.alloc(M * N), c2 = be.alloc(N * K);
@@ -54,15 +54,14 @@ function kernelOutputs(be: Backend): Float32Array[] {
   return [c, c2, out, att, dqkv, g, dx, ln].map((v) => Float32Array.from(v));
 }
 
-function trainLosses(be: Backend, steps: number, onStep?: (i: number) => void): number[] {
-  setBackend(be);
-  const model = new GPT({ block_size: 16, vocab_size: 11, n_layer: 2, n_head: 2, n_embd: 24, dropout: 0.1, bias: true }, 3);
+async function trainLosses(be: CpuBackend, steps: number, onStep?: (i: number) => void): Promise<number[]> {
+  const model = new GPT({ block_size: 16, vocab_size: 11, n_layer: 2, n_head: 2, n_embd: 24, dropout: 0.1, bias: true }, { seed: 3, backend: be });
   const opt = new AdamW(model.namedParameters(), { lr: 1e-2 });
   const rng = new Rng(9);
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
     const ids = () => new IntTensor(Int32Array.from({ length: 4 * 16 }, () => rng.int(11)), [4, 16]);
-    losses.push(trainStep(model, opt, ids(), ids(), 1));
+    losses.push(await trainStep(model, opt, () => ({ x: ids(), y: ids() }), { gradClip: 1 }));
     onStep?.(i);
   }
   return losses;
@@ -74,15 +73,15 @@ describe('wasm backend', { skip }, () => {
     one.forEach((v, i) => assert.deepEqual(three[i], v, `output ${i} differs between thread counts`));
   });
 
-  test('training losses are the same on 1 and 3 threads, and run to run', () => {
-    const a = trainLosses(wasm1!, 5), b = trainLosses(wasm3!, 5), c = trainLosses(wasm3!, 5);
+  test('training losses are the same on 1 and 3 threads, and run to run', async () => {
+    const a = await trainLosses(wasm1!, 5), b = await trainLosses(wasm3!, 5), c = await trainLosses(wasm3!, 5);
     assert.deepEqual(b, a);
     assert.deepEqual(c, a);
   });
 
-  test('memory stays flat over training steps (freed blocks are reused)', () => {
+  test('memory stays flat over training steps (freed blocks are reused)', async () => {
     const sizes: number[] = [];
-    trainLosses(wasm3!, 40, (i) => {
+    await trainLosses(wasm3!, 40, (i) => {
       if (i >= 4) sizes.push(wasm3!.heap.usedBytes);
     });
     assert.equal(Math.max(...sizes), sizes[0], `heap grew from ${sizes[0]} to ${Math.max(...sizes)} bytes`);

@@ -32,7 +32,7 @@ while (text.length < 20000) text += words[rng.int(words.length)] + (rng.random()
 writeFileSync(join(dir, 'tiny.txt'), text);
 
 const tinyModel = ['--dataset=tiny', '--n_layer=1', '--n_head=2', '--n_embd=16', '--block_size=16', '--batch_size=4',
-  '--eval_iters=2', '--eval_interval=3', '--always_save_checkpoint=true', '--warmup_iters=1', '--lr_decay_iters=9', '--backend=reference'];
+  '--eval_iters=2', '--eval_interval=3', '--always_save_checkpoint=true', '--warmup_iters=1', '--lr_decay_iters=9', '--device=reference'];
 
 function stepLosses(outDir: string): Map<number, number> {
   const lines = readFileSync(join(dir, outDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -56,7 +56,7 @@ test('prepare writes train.bin, val.bin and meta.json with a 90/10 split', () =>
 test('train saves a checkpoint and a metrics log; resume continues the same run exactly', () => {
   const full = yorick('train', ...tinyModel, '--max_iters=9', '--out_dir=out-full');
   assert.equal(full.code, 0, full.stderr);
-  assert.match(full.stdout, /backend: reference/);
+  assert.match(full.stdout, /device: reference/);
   assert.ok(existsSync(join(dir, 'out-full/ckpt.safetensors')));
   const first = yorick('train', ...tinyModel, '--max_iters=6', '--out_dir=out-resume');
   assert.equal(first.code, 0, first.stderr);

@@ -1,32 +1,41 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { generate } from '../src/models/generate.js';
+import { generate, generateTokens } from '../src/models/generate.js';
 import { GPT } from '../src/models/gpt.js';
 import { BigramLanguageModel } from '../src/models/bigram.js';
 import { multinomial, sampleFromLogits } from '../src/models/sampling.js';
 import { Rng } from '../src/tensor/rng.js';
-import { IntTensor, setBackend } from '../src/tensor/tensor.js';
+import { IntTensor } from '../src/tensor/tensor.js';
 import { backendsUnderTest } from './helpers.js';
 
 for (const backend of await backendsUnderTest()) {
-  test(`KV-cached and uncached sampling give the same tokens (${backend.name}), past block_size too`, () => {
-    setBackend(backend);
-    const model = new GPT({ vocab_size: 23, block_size: 12, n_layer: 2, n_head: 2, n_embd: 16, bias: true }, 4);
+  test(`KV-cached and uncached sampling give the same tokens (${backend.name}), past block_size too`, async () => {
+    const model = new GPT({ vocab_size: 23, block_size: 12, n_layer: 2, n_head: 2, n_embd: 16, bias: true }, { seed: 4, backend });
     const idx = IntTensor.from([[1, 5, 7], [2, 2, 9]]);
     for (const opts of [{ temperature: 1 }, { temperature: 0.7, topK: 5 }, { temperature: 1.3, topP: 0.8 }]) {
-      const cached = generate(model, idx, 30, { ...opts, useCache: true }, new Rng(11));
-      const plain = generate(model, idx, 30, { ...opts, useCache: false }, new Rng(11));
+      const cached = await generate(model, idx, 30, { ...opts, useCache: true }, new Rng(11));
+      const plain = await generate(model, idx, 30, { ...opts, useCache: false }, new Rng(11));
       assert.deepEqual(cached.data, plain.data, JSON.stringify(opts));
       assert.deepEqual([...cached.shape], [2, 33]);
     }
   });
 }
 
-test('generate works for the bigram model (no cache) and keeps the prompt', () => {
-  const model = new BigramLanguageModel(10, 8, 3);
-  const out = generate(model, IntTensor.from([[4, 2]]), 15, {}, new Rng(1));
+test('generate works for the bigram model (no cache) and keeps the prompt', async () => {
+  const model = new BigramLanguageModel(10, 8, { seed: 3 });
+  const out = await generate(model, IntTensor.from([[4, 2]]), 15, {}, new Rng(1));
   assert.deepEqual([...out.data.slice(0, 2)], [4, 2]);
   assert.ok(out.data.every((t) => t >= 0 && t < 10));
+});
+
+test('generateTokens stops when its signal aborts', async () => {
+  const model = new BigramLanguageModel(10, 8, { seed: 3 });
+  const controller = new AbortController();
+  let n = 0;
+  for await (const _ of generateTokens(model, IntTensor.from([[1]]), 50, { signal: controller.signal }, new Rng(1))) {
+    if (++n === 7) controller.abort();
+  }
+  assert.equal(n, 7);
 });
 
 test('greedy, top-k and top-p keep only the tokens they should', () => {

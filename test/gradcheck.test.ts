@@ -1,7 +1,7 @@
 // Finite-difference checks of every op's backward on the reference backend.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ReferenceBackend } from '../src/backend/reference.js';
+import { ReferenceBackend } from '../src/backend/reference/reference.js';
 import { causalSelfAttention } from '../src/ops/attention.js';
 import { dropout } from '../src/ops/dropout.js';
 import { add, gelu, mulScalar } from '../src/ops/elementwise.js';
@@ -11,14 +11,13 @@ import { linear, matmul } from '../src/ops/linear.js';
 import { crossEntropy, softmax } from '../src/ops/loss.js';
 import { lastPosition } from '../src/ops/slice.js';
 import { Rng } from '../src/tensor/rng.js';
-import { IntTensor, noGrad, setBackend, Tensor } from '../src/tensor/tensor.js';
+import { IntTensor, noGrad, Tensor } from '../src/tensor/tensor.js';
 
-setBackend(new ReferenceBackend());
+const backend = new ReferenceBackend();
 
 function randn(shape: number[], rng: Rng, scale = 1): Tensor {
-  const t = Tensor.zeros(shape, true);
-  for (let i = 0; i < t.size; i++) t.data[i] = rng.normal() * scale;
-  return t;
+  const values = Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => rng.normal() * scale);
+  return Tensor.from(values, shape, { backend, requiresGrad: true });
 }
 
 /**
@@ -29,21 +28,23 @@ function gradcheck(name: string, inputs: Tensor[], f: (...xs: Tensor[]) => Tenso
   const rng = new Rng(99);
   const out0 = noGrad(() => f(...inputs));
   const R = Float64Array.from({ length: out0.size }, () => rng.normal());
-  const loss = (o: Tensor) => o.data.reduce((s, v, i) => s + v * R[i], 0);
+  const loss = (o: Tensor) => o.dataSync().reduce((s, v, i) => s + v * R[i], 0);
   const out = f(...inputs);
-  out.backward(Tensor.from(Float32Array.from(R), out.shape));
+  out.backward(Tensor.from(Float32Array.from(R), out.shape, { backend }));
   inputs.forEach((x, xi) => {
     if (!x.requiresGrad) return;
-    const analytic = x.grad!.data;
+    const analytic = x.grad!.dataSync();
     let scale = 0;
     const numeric = new Float64Array(x.size);
+    const values = x.dataSync();
+    const set = (i: number, v: number) => backend.write(x.buf as Float32Array, Float32Array.of(v), i);
     for (let i = 0; i < x.size; i++) {
-      const orig = x.data[i];
-      x.data[i] = orig + h;
+      const orig = values[i];
+      set(i, orig + h);
       const up = noGrad(() => loss(f(...inputs)));
-      x.data[i] = orig - h;
+      set(i, orig - h);
       const down = noGrad(() => loss(f(...inputs)));
-      x.data[i] = orig;
+      set(i, orig);
       numeric[i] = (up - down) / (2 * h);
       scale = Math.max(scale, Math.abs(numeric[i]));
     }
@@ -85,7 +86,7 @@ test('lastPosition and view', () => gradcheck('lastPosition', [randn([2, 3, 4], 
 
 test('crossEntropy matches -log softmax exactly on a hand example', () => {
   // logits [0, ln 2, ln 3] -> p = [1/6, 2/6, 3/6]
-  const logits = Tensor.from([0, Math.log(2), Math.log(3)], [1, 3]);
+  const logits = Tensor.from([0, Math.log(2), Math.log(3)], [1, 3], { backend });
   assert.ok(Math.abs(crossEntropy(logits, IntTensor.from([2], [1])).item() - Math.log(2)) < 1e-6);
   assert.ok(Number.isNaN(crossEntropy(logits, IntTensor.from([-1], [1])).item()), 'all targets ignored gives NaN, as PyTorch');
 });

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
-import { ReferenceBackend } from '../src/backend/reference.js';
-import { loadNativeBackend } from '../src/node/native-backend.js';
-import { wasmEntry } from '../src/node/wasm-backend.js';
+import { ReferenceBackend } from '../src/backend/reference/reference.js';
+import { loadNativeBackend } from '../src/backend/native/native-backend.js';
+import { wasmEntry } from '../src/backend/wasm/node-wasm.js';
 
 /** The repository root (tests run from dist/test/...). */
 export const repoRoot = (() => {

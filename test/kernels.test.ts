@@ -2,7 +2,7 @@
 // that include sizes which are not multiples of any SIMD width (ggml's test-backend-ops, in small).
 import { describe, test } from 'node:test';
 import type { Backend } from '../src/backend/backend.js';
-import { ReferenceBackend } from '../src/backend/reference.js';
+import { ReferenceBackend } from '../src/backend/reference/reference.js';
 import { Rng } from '../src/tensor/rng.js';
 import { assertClose, backendsUnderTest } from './helpers.js';
 
@@ -11,44 +11,44 @@ const fast = (await backendsUnderTest()).filter((b) => b.name !== 'reference');
 
 /** Buffers on one backend, filled from a seeded rng: the same values on every backend. */
 class Bufs {
-  readonly made: Float32Array[] = [];
+  /** Every buffer made, with its length. */
+  readonly made = new Map<unknown, number>();
   constructor(readonly be: Backend, readonly rng: Rng) {}
-  rand(n: number, scale = 1): Float32Array {
-    const b = this.be.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = (this.rng.random() * 2 - 1) * scale;
-    this.made.push(b);
+  /** A buffer holding the given host values. */
+  of(values: Float32Array): unknown {
+    const b = this.be.alloc(values.length, false);
+    this.be.write(b, values);
+    this.made.set(b, values.length);
     return b;
   }
+  rand(n: number, scale = 1): unknown {
+    return this.of(Float32Array.from({ length: n }, () => (this.rng.random() * 2 - 1) * scale));
+  }
   /** 0 or 1/(1-p) with probability p of 0 (a dropout mask). */
-  mask(n: number, p = 0.25): Float32Array {
-    const b = this.be.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.rng.random() < p ? 0 : 1 / (1 - p);
-    this.made.push(b);
-    return b;
+  mask(n: number, p = 0.25): unknown {
+    return this.of(Float32Array.from({ length: n }, () => (this.rng.random() < p ? 0 : 1 / (1 - p))));
   }
   ids(n: number, V: number, ignore = false): Int32Array {
     return Int32Array.from({ length: n }, () => (ignore && this.rng.random() < 0.2 ? -1 : this.rng.int(V)));
   }
-  /** Copies of the outputs, then every buffer freed. */
-  done(outs: Record<string, ArrayLike<number>>): Record<string, number[]> {
-    const copy = Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, Array.from(v)]));
-    for (const b of this.made) this.be.free(b);
+  /** Host copies of the outputs (read back through the backend), then every buffer freed. */
+  async done(outs: Record<string, unknown>): Promise<Record<string, number[]>> {
+    const copy: Record<string, number[]> = {};
+    for (const [k, v] of Object.entries(outs)) copy[k] = Array.from(await this.be.read(v, this.made.get(v)!));
+    for (const b of this.made.keys()) this.be.free(b);
     return copy;
   }
 }
 
-type Case = (b: Bufs) => Record<string, number[]>;
-
 /** One test per backend: the case on the backend and on the reference, outputs compared. */
-function kernel(name: string, tol: number, shapes: unknown[][], run: (b: Bufs, ...shape: never[]) => Record<string, number[]>): void {
+function kernel(name: string, tol: number, shapes: unknown[][], run: (b: Bufs, ...shape: never[]) => Promise<Record<string, number[]>>): void {
   for (const be of fast) {
-    test(`${name} on ${be.name}`, () => {
-      shapes.forEach((shape, si) => {
-        const c: Case = (b) => run(b, ...(shape as never[]));
-        const want = c(new Bufs(reference, new Rng(1000 + si)));
-        const got = c(new Bufs(be, new Rng(1000 + si)));
+    test(`${name} on ${be.name}`, async () => {
+      for (const [si, shape] of shapes.entries()) {
+        const want = await run(new Bufs(reference, new Rng(1000 + si)), ...(shape as never[]));
+        const got = await run(new Bufs(be, new Rng(1000 + si)), ...(shape as never[]));
         for (const k of Object.keys(want)) assertClose(got[k], want[k], tol, `${name} [${shape.join(', ')}] ${k}`);
-      });
+      }
     });
   }
 }
@@ -90,8 +90,9 @@ describe('kernels against the reference backend', () => {
   });
 
   kernel('sumSquares', 1e-6, sizes, (b, n: number) => {
-    const x = b.rand(n, 3);
-    return b.done({ s: [b.be.sumSquares(x, n)] });
+    const x = b.rand(n, 3), s = b.rand(1);
+    b.be.sumSquares(s, x, n, true);
+    return b.done({ s });
   });
 
   kernel('embedding and embeddingBackward', 1e-6, [[1, 1, 1], [5, 3, 7], [768, 128, 65], [33, 130, 10]], (b, N: number, C: number, V: number) => {
@@ -139,17 +140,76 @@ describe('kernels against the reference backend', () => {
   });
 
   kernel('crossEntropy and crossEntropyBackward', 1e-5, [[1, 1], [3, 65], [768, 65], [5, 1001]], (b, N: number, V: number) => {
-    const logits = b.rand(N * V, 4), losses = b.rand(N), probs = b.rand(N * V), dlogits = b.rand(N * V);
+    const logits = b.rand(N * V, 4), loss = b.rand(1), probs = b.rand(N * V), dlogits = b.rand(N * V);
     const targets = b.ids(N, V, true);
-    const count = b.be.crossEntropy(losses, probs, logits, targets, N, V);
-    b.be.crossEntropyBackward(dlogits, probs, targets, 0.01, N, V);
-    return b.done({ losses, probs, dlogits, count: [count] });
+    b.be.crossEntropy(loss, probs, logits, targets, N, V);
+    b.be.crossEntropyBackward(dlogits, probs, targets, b.of(Float32Array.of(0.7)), N, V);
+    return b.done({ loss, probs, dlogits });
   });
 
   kernel('adamw', 1e-5, [[1, 1], [7, 2], [1001, 3], [100003, 10]], (b, n: number, t: number) => {
-    const p = b.rand(n), g = b.rand(n), m = b.rand(n, 0.1), v = b.rand(n, 0.01);
-    for (let i = 0; i < n; i++) v[i] = Math.abs(v[i]);
-    b.be.adamw(p, g, m, v, n, 1e-3, 0.9, 0.99, 1e-8, 0.1, t, 0.8);
+    const p = b.rand(n), g = b.rand(n), m = b.rand(n, 0.1);
+    const v = b.of(Float32Array.from({ length: n }, () => b.rng.random() * 0.01));
+    b.be.adamw(p, g, m, v, n, 1e-3, 0.9, 0.99, 1e-8, 0.1, t, b.of(Float32Array.of(0.8)));
+    b.be.adamw(p, g, m, v, n, 1e-3, 0.9, 0.99, 1e-8, 0, t + 1, null);
     return b.done({ p, m, v });
   });
+
+  kernel('fill and gradClipScale', 1e-6, [[1, 0.5], [17, 1], [1001, 1e9]], (b, n: number, maxNorm: number) => {
+    const out = b.rand(n + 2), normSq = b.rand(1, 30), scale = b.rand(1);
+    b.be.fill(out, 0.25, n); // the last two values stay
+    b.be.sumSquares(normSq, b.rand(n, 2), n, true);
+    b.be.gradClipScale(scale, normSq, maxNorm);
+    return b.done({ out, scale });
+  });
+
+  kernel('softmaxBackward', 1e-5, [[1, 1, 1], [3, 65, 0.8], [64, 1001, 1]], (b, N: number, V: number, temperature: number) => {
+    const x = b.rand(N * V, 3), y = b.rand(N * V), dy = b.rand(N * V), dx = b.rand(N * V);
+    b.be.softmax(y, x, N, V, temperature);
+    b.be.softmaxBackward(dx, y, dy, N, V, temperature);
+    return b.done({ dx });
+  });
+
+  kernel('selectPosition and its backward', 0, [[1, 1, 1, 0], [3, 5, 7, 4], [12, 64, 128, 63]], (b, B: number, T: number, C: number, t: number) => {
+    const x = b.rand(B * T * C), out = b.rand(B * C), dx = b.rand(B * T * C), dout = b.rand(B * C);
+    b.be.selectPosition(out, x, B, T, C, t);
+    b.be.selectPositionBackward(dx, dout, B, T, C, t);
+    return b.done({ out, dx });
+  });
+
+  kernel('kvStore and cachedAttention', 1e-5, [[1, 1, 4, 1, 0, 8], [2, 3, 12, 2, 4, 9], [1, 1, 128, 4, 63, 64]],
+    (b, B: number, Tn: number, C: number, H: number, T0: number, maxT: number) => {
+      const k = b.rand(B * maxT * C), v = b.rand(B * maxT * C), qkv = b.rand(B * Tn * 3 * C), out = b.rand(B * Tn * C);
+      b.be.kvStore(k, v, qkv, B, Tn, C, T0, maxT);
+      b.be.cachedAttention(out, qkv, k, v, B, Tn, C, H, T0, maxT);
+      return b.done({ k, v, out });
+    });
+});
+
+/**
+ * The cached path follows the fused kernel: a prefill of T-1 positions plus the last one
+ * through kvStore and cachedAttention equals attention over the whole sequence, on every backend.
+ */
+describe('cached attention against the fused kernel', () => {
+  for (const be of [reference, ...fast]) {
+    test(`on ${be.name}`, async () => {
+      const B = 2, T = 9, C = 12, H = 3, rng = new Rng(5);
+      const b = new Bufs(be, rng);
+      const host = Float32Array.from({ length: B * T * 3 * C }, () => rng.random() * 2 - 1);
+      const out = b.rand(B * T * C), att = b.rand(B * H * T * T);
+      be.attention(out, att, b.of(host), null, B, T, C, H);
+      const prefix = new Float32Array(B * (T - 1) * 3 * C), step = new Float32Array(B * 3 * C);
+      for (let i = 0; i < B; i++) {
+        prefix.set(host.subarray(i * T * 3 * C, (i * T + T - 1) * 3 * C), i * (T - 1) * 3 * C);
+        step.set(host.subarray((i * T + T - 1) * 3 * C, (i * T + T) * 3 * C), i * 3 * C);
+      }
+      const k = b.rand(B * T * C), v = b.rand(B * T * C), last = b.rand(B * C), stepBuf = b.of(step);
+      be.kvStore(k, v, b.of(prefix), B, T - 1, C, 0, T);
+      be.kvStore(k, v, stepBuf, B, 1, C, T - 1, T);
+      be.cachedAttention(last, stepBuf, k, v, B, 1, C, H, T - 1, T);
+      const got = await b.done({ last, out });
+      const want = Array.from({ length: B * C }, (_, j) => got.out[(Math.floor(j / C) * T + T - 1) * C + (j % C)]);
+      assertClose(got.last, want, 1e-5, 'last position from the cache');
+    });
+  }
 });

@@ -1,56 +1,57 @@
 /**
- * The kernels every backend implements. Buffers are Float32Arrays that the backend allocated
- * (a WebAssembly backend hands out views of its own memory), so a kernel never copies its
- * operands. Shapes are passed as plain numbers; all tensors are contiguous and row-major.
+ * The contract between the engine and a compute device. A backend owns its storage: a buffer is
+ * an opaque handle (`Buf`: a Float32Array on the CPU backends, a GPU buffer on a device), values
+ * cross to the host only through `write` and `read`/`readSync`, and every computation on tensor
+ * values is one of the kernels below.
  *
  * Conventions, llm.c style:
  * - forward kernels overwrite their output;
  * - backward kernels ADD into the gradient buffers they are given (gradients accumulate
  *   across uses of a tensor and across micro-steps);
- * - a kernel never allocates storage that outlives the call.
+ * - a kernel never allocates storage that outlives the call;
+ * - shapes are plain numbers; all tensors are contiguous and row-major; token ids and targets
+ *   are host Int32Arrays (the backend moves them where it computes).
+ *
+ * To add a kernel: declare it in `Kernels`, add its name to KERNEL_NAMES (the compiler checks
+ * the list is complete), implement it in each backend, and test it in test/kernels.test.ts.
  */
-export interface Backend {
-  readonly name: string;
-  /**
-   * A buffer of n floats, owned by the caller until `free`: zero-filled, or with unspecified
-   * contents when `zero` is false (for outputs a kernel overwrites whole).
-   */
-  alloc(n: number, zero?: boolean): Float32Array;
-  free(buf: Float32Array): void;
-
+export interface Kernels<Buf = unknown> {
   /**
    * c[M,N] = (accumulate ? c : 0) + op(a) @ op(b), where op(a) is [M,K] (a is [K,M] when
    * transA) and op(b) is [K,N] (b is [N,K] when transB).
    */
-  matmul(c: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number,
+  matmul(c: Buf, a: Buf, b: Buf, M: number, N: number, K: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
 
   /** out[r, c] = a[r, c] + b[c mod n], with b of length n broadcast over rows of a (a.length = rows * n). */
-  addBroadcast(out: Float32Array, a: Float32Array, b: Float32Array, size: number, n: number): void;
+  addBroadcast(out: Buf, a: Buf, b: Buf, size: number, n: number): void;
   /** db[c] += sum over rows r of dy[r, c]  (dy is [rows, n]). */
-  sumRowsInto(db: Float32Array, dy: Float32Array, rows: number, n: number): void;
+  sumRowsInto(db: Buf, dy: Buf, rows: number, n: number): void;
   /** dst[i] += scale * src[i] for i < n. */
-  axpy(dst: Float32Array, src: Float32Array, scale: number, n: number): void;
+  axpy(dst: Buf, src: Buf, scale: number, n: number): void;
   /** out[i] = scale * x[i]. */
-  scale(out: Float32Array, x: Float32Array, scale: number, n: number): void;
-  /** Sum of x[i]^2 (in float64). */
-  sumSquares(x: Float32Array, n: number): number;
+  scale(out: Buf, x: Buf, scale: number, n: number): void;
+  /** out[i] = value for i < n. */
+  fill(out: Buf, value: number, n: number): void;
+  /** out[0] = (accumulate ? out[0] : 0) + sum of x[i]^2 over i < n. */
+  sumSquares(out: Buf, x: Buf, n: number, accumulate: boolean): void;
+  /** torch.nn.utils.clip_grad_norm_'s factor: out[0] = min(1, maxNorm / (sqrt(normSq[0]) + 1e-6)). */
+  gradClipScale(out: Buf, normSq: Buf, maxNorm: number): void;
 
   /** out[i, :] = table[ids[i], :]  (table [V, C], out [N, C]). */
-  embedding(out: Float32Array, table: Float32Array, ids: Int32Array, N: number, C: number): void;
+  embedding(out: Buf, table: Buf, ids: Int32Array, N: number, C: number): void;
   /** dtable[ids[i], :] += dout[i, :]. */
-  embeddingBackward(dtable: Float32Array, dout: Float32Array, ids: Int32Array, N: number, C: number): void;
+  embeddingBackward(dtable: Buf, dout: Buf, ids: Int32Array, N: number, C: number): void;
 
   /** Per row of x [N, C]: out = (x - mean) * rstd * w + b; saves mean[N], rstd[N]. b may be null. */
-  layerNorm(out: Float32Array, mean: Float32Array, rstd: Float32Array, x: Float32Array,
-    w: Float32Array, b: Float32Array | null, N: number, C: number, eps: number): void;
+  layerNorm(out: Buf, mean: Buf, rstd: Buf, x: Buf, w: Buf, b: Buf | null, N: number, C: number, eps: number): void;
   /** Adds into dx, dw and db (db may be null). */
-  layerNormBackward(dx: Float32Array, dw: Float32Array, db: Float32Array | null, dout: Float32Array,
-    x: Float32Array, w: Float32Array, mean: Float32Array, rstd: Float32Array, N: number, C: number): void;
+  layerNormBackward(dx: Buf, dw: Buf, db: Buf | null, dout: Buf, x: Buf, w: Buf, mean: Buf, rstd: Buf,
+    N: number, C: number): void;
 
   /** GELU, exact (erf) or the tanh approximation. */
-  gelu(out: Float32Array, x: Float32Array, n: number, tanh: boolean): void;
-  geluBackward(dx: Float32Array, dout: Float32Array, x: Float32Array, n: number, tanh: boolean): void;
+  gelu(out: Buf, x: Buf, n: number, tanh: boolean): void;
+  geluBackward(dx: Buf, dout: Buf, x: Buf, n: number, tanh: boolean): void;
 
   /**
    * Causal self-attention straight from the fused projection: qkv [B, T, 3C] (q, k, v in that
@@ -58,34 +59,90 @@ export interface Backend {
    * att [B, H, T, T] (only j <= i is written or read). dropMask, if given, is [B, H, T, T] of
    * 0 or 1/(1-p), applied to the probabilities.
    */
-  attention(out: Float32Array, att: Float32Array, qkv: Float32Array, dropMask: Float32Array | null,
+  attention(out: Buf, att: Buf, qkv: Buf, dropMask: Buf | null, B: number, T: number, C: number, H: number): void;
+  /** Adds into dqkv. */
+  attentionBackward(dqkv: Buf, dout: Buf, qkv: Buf, att: Buf, dropMask: Buf | null,
     B: number, T: number, C: number, H: number): void;
-  /** Adds into dqkv. scratch is [T] floats at least. */
-  attentionBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
-    dropMask: Float32Array | null, B: number, T: number, C: number, H: number): void;
+  /**
+   * Copies the k and v of new positions qkv [B, Tn, 3C] into caches k, v [B, maxT, C] at
+   * positions T0 .. T0 + Tn - 1.
+   */
+  kvStore(k: Buf, v: Buf, qkv: Buf, B: number, Tn: number, C: number, T0: number, maxT: number): void;
+  /**
+   * Attention of the new positions qkv [B, Tn, 3C] (absolute positions T0 ..) over the cached
+   * keys and values k, v [B, maxT, C] up to each one's own position (kvStore has run): out [B, Tn, C].
+   */
+  cachedAttention(out: Buf, qkv: Buf, k: Buf, v: Buf, B: number, Tn: number, C: number, H: number,
+    T0: number, maxT: number): void;
 
   /** Softmax over each row of x [N, V], scaled by 1/temperature first. */
-  softmax(out: Float32Array, x: Float32Array, N: number, V: number, temperature: number): void;
+  softmax(out: Buf, x: Buf, N: number, V: number, temperature: number): void;
+  /** dx += y * (dy - sum(dy * y)) / temperature per row, where y = softmax(x / temperature). */
+  softmaxBackward(dx: Buf, y: Buf, dy: Buf, N: number, V: number, temperature: number): void;
   /**
-   * Per row: probs = softmax(logits), losses[i] = -log probs[i, targets[i]] (0 where target is -1).
-   * Returns the number of rows whose target is not -1.
+   * probs = softmax(logits) per row of [N, V]; loss[0] = mean over rows whose target is not -1
+   * of -log probs[i, targets[i]] (NaN when every target is -1, as PyTorch).
    */
-  crossEntropy(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array,
-    N: number, V: number): number;
-  /** dlogits[i, :] += dloss * (probs[i, :] - onehot(targets[i])), rows with target -1 skipped. */
-  crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, dloss: number,
-    N: number, V: number): void;
+  crossEntropy(loss: Buf, probs: Buf, logits: Buf, targets: Int32Array, N: number, V: number): void;
+  /** dlogits[i, :] += dloss[0] / count * (probs[i, :] - onehot(targets[i])), rows with target -1 skipped. */
+  crossEntropyBackward(dlogits: Buf, probs: Buf, targets: Int32Array, dloss: Buf, N: number, V: number): void;
 
   /** out = x * mask (elementwise; mask holds 0 or 1/(1-p)). */
-  mul(out: Float32Array, x: Float32Array, mask: Float32Array, n: number): void;
+  mul(out: Buf, x: Buf, mask: Buf, n: number): void;
   /** dx += dout * mask. */
-  mulBackward(dx: Float32Array, dout: Float32Array, mask: Float32Array, n: number): void;
+  mulBackward(dx: Buf, dout: Buf, mask: Buf, n: number): void;
+
+  /** out[b, :] = x[b, t, :] for x [B, T, C], out [B, C]. */
+  selectPosition(out: Buf, x: Buf, B: number, T: number, C: number, t: number): void;
+  /** dx[b, t, :] += dout[b, :]. */
+  selectPositionBackward(dx: Buf, dout: Buf, B: number, T: number, C: number, t: number): void;
 
   /**
    * One AdamW step on one parameter, PyTorch's update: p -= lr*wd*p; m, v moments;
-   * p -= lr * mhat / (sqrt(vhat) + eps), with bias corrections for step t (1-based).
-   * gradScale multiplies the gradient first (gradient clipping).
+   * p -= lr * mhat / (sqrt(vhat) + eps), with bias corrections for step t (1-based). The
+   * gradient is first multiplied by gradScale[0] when gradScale is given (gradient clipping).
    */
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
-    beta1: number, beta2: number, eps: number, weightDecay: number, t: number, gradScale: number): void;
+  adamw(p: Buf, g: Buf, m: Buf, v: Buf, n: number, lr: number, beta1: number, beta2: number, eps: number,
+    weightDecay: number, t: number, gradScale: Buf | null): void;
+}
+
+/** A compute device: its storage and its kernels. */
+export interface Backend<Buf = unknown> extends Kernels<Buf> {
+  readonly name: string;
+  /**
+   * A buffer of n floats, owned by the caller until `free`: zero-filled, or with unspecified
+   * contents when `zero` is false (for outputs a kernel overwrites whole).
+   */
+  alloc(n: number, zero?: boolean): Buf;
+  free(buf: Buf): void;
+  /** Copies src into buf starting at element offset. */
+  write(buf: Buf, src: Float32Array, offset?: number): void;
+  /** A host copy of the first n values. */
+  read(buf: Buf, n: number): Promise<Float32Array>;
+  /** The same, synchronously: CPU backends only (a device backend leaves it out). */
+  readSync?(buf: Buf, n: number): Float32Array;
+}
+
+/** Every kernel by name: the list each backend is checked against when it loads. */
+export const KERNEL_NAMES = [
+  'matmul', 'addBroadcast', 'sumRowsInto', 'axpy', 'scale', 'fill', 'sumSquares', 'gradClipScale',
+  'embedding', 'embeddingBackward', 'layerNorm', 'layerNormBackward', 'gelu', 'geluBackward',
+  'attention', 'attentionBackward', 'kvStore', 'cachedAttention', 'softmax', 'softmaxBackward',
+  'crossEntropy', 'crossEntropyBackward', 'mul', 'mulBackward', 'selectPosition', 'selectPositionBackward',
+  'adamw',
+] as const satisfies readonly (keyof Kernels)[];
+
+// The compiler refuses the list above if a kernel of the interface is missing from it.
+type Missing = Exclude<keyof Kernels, (typeof KERNEL_NAMES)[number]>;
+const listIsComplete: Missing extends never ? true : Missing = true;
+void listIsComplete;
+
+const STORAGE = ['alloc', 'free', 'write', 'read'] as const;
+
+/** Throws, naming them, when a backend lacks kernels or storage functions; returns it otherwise. */
+export function checkBackend<B extends Backend>(backend: B): B {
+  const b = backend as unknown as Record<string, unknown>;
+  const missing = [...STORAGE, ...KERNEL_NAMES].filter((k) => typeof b[k] !== 'function');
+  if (missing.length) throw new Error(`backend "${backend.name}" is missing kernel(s): ${missing.join(', ')}`);
+  return backend;
 }

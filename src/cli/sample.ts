@@ -6,7 +6,7 @@ import { loadBackend } from '../node/backends.js';
 import { loadCheckpointFile } from '../node/checkpoint.js';
 import { loadTokenizer } from '../node/tokenizers.js';
 import { Rng } from '../tensor/rng.js';
-import { IntTensor, setBackend } from '../tensor/tensor.js';
+import { IntTensor } from '../tensor/tensor.js';
 import { intFlag, numberFlag, parseArgs, takeFlags } from './args.js';
 import { CHECKPOINT_FILE } from './train.js';
 
@@ -16,13 +16,14 @@ export const sampleUsage = `usage: yorick sample [--out_dir DIR] [--start TEXT|F
 Generates text from the checkpoint in out_dir (default out-shakespeare-char-cpu), printing it as
 it is generated. Defaults as nanoGPT's sample.py: start "\\n", 10 samples of 500 tokens,
 temperature 0.8, top_k 200, seed 1337. --temperature=0 is greedy; --top_k=none keeps every
-token; --top_p keeps the nucleus; --backend picks the compute backend.`;
+token; --top_p keeps the nucleus; --device picks the compute backend (auto, native, wasm,
+reference).`;
 
 export async function sampleCommand(argv: string[]): Promise<void> {
   const { flags, positional } = parseArgs(argv);
   if (flags.help) return void console.log(sampleUsage);
   if (positional.length) throw new UserError(`yorick sample: unexpected argument "${positional[0]}"\n${sampleUsage}`);
-  const f = takeFlags(flags, ['out_dir', 'start', 'num_samples', 'max_new_tokens', 'temperature', 'top_k', 'top_p', 'seed', 'backend'] as const, 'sample');
+  const f = takeFlags(flags, ['out_dir', 'start', 'num_samples', 'max_new_tokens', 'temperature', 'top_k', 'top_p', 'seed', 'device'] as const, 'sample');
   const outDir = f.out_dir ?? 'out-shakespeare-char-cpu';
   const numSamples = intFlag(f.num_samples, 'num_samples', 10, 1);
   const maxNewTokens = intFlag(f.max_new_tokens, 'max_new_tokens', 500, 0);
@@ -40,8 +41,8 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     if (!existsSync(path)) throw new UserError(`--start file not found: ${path}`);
     start = readFileSync(path, 'utf8');
   }
-  setBackend(await loadBackend(f.backend ?? 'auto'));
-  const { model, state } = loadCheckpointFile(join(outDir, CHECKPOINT_FILE));
+  const backend = await loadBackend(f.device ?? 'auto');
+  const { model, state } = loadCheckpointFile(join(outDir, CHECKPOINT_FILE), { backend });
   const tokenizer = loadTokenizer(state.tokenizer);
   let ids: number[];
   try {
@@ -55,7 +56,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     const decoder = tokenizer.streamDecoder();
     process.stdout.write(start);
     const idx = new IntTensor(Int32Array.from(ids), [1, ids.length]);
-    for (const next of generateTokens(model, idx, maxNewTokens, { temperature, topK, topP }, rng)) {
+    for await (const next of generateTokens(model, idx, maxNewTokens, { temperature, topK, topP }, rng)) {
       process.stdout.write(decoder.push(next));
     }
     process.stdout.write(decoder.flush() + '\n---------------\n');

@@ -5,7 +5,6 @@ import { loadBackend } from '../node/backends.js';
 import { loadCheckpointFile, saveCheckpointFile } from '../node/checkpoint.js';
 import { loadDataset } from '../node/prepare.js';
 import { formatDuration, Progress } from '../node/progress.js';
-import { setBackend } from '../tensor/tensor.js';
 import { builtinConfigs, resolveConfig, type TrainConfig } from '../train/config.js';
 import { Trainer } from '../train/trainer.js';
 import { parseArgs } from './args.js';
@@ -17,7 +16,7 @@ shakespeare_char_cpu) or a JSON file of config values. --key=value overrides any
 nanoGPT's names: n_layer, n_head, n_embd, block_size, batch_size, max_iters, eval_interval,
 eval_iters, learning_rate, warmup_iters, lr_decay_iters, min_lr, beta1, beta2, weight_decay,
 grad_clip, gradient_accumulation_steps, dropout, bias, out_dir, dataset, init_from (scratch or
-resume), seed, backend, data_dir, model (gpt or bigram), always_save_checkpoint, eval_only.
+resume), seed, device (auto, native, wasm, reference), data_dir, model (gpt or bigram), always_save_checkpoint, eval_only.
 Checkpoints go to out_dir/ckpt.safetensors when the validation loss improves; metrics to
 out_dir/metrics.jsonl.`;
 
@@ -44,28 +43,16 @@ function loadConfig(argv: string[]): TrainConfig {
 export async function trainCommand(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) return void console.log(trainUsage);
   const config = loadConfig(argv);
-  const backend = await loadBackend(config.backend);
-  setBackend(backend);
-  console.log(`backend: ${backend.name}`);
+  const backend = await loadBackend(config.device);
+  console.log(`device: ${backend.name}`);
 
   const data = loadDataset(join(config.data_dir, config.dataset));
   const ckptPath = join(config.out_dir, CHECKPOINT_FILE);
-  let resume;
-  if (config.init_from === 'resume') {
-    resume = loadCheckpointFile(ckptPath);
-    if (JSON.stringify(resume.state.tokenizer) !== JSON.stringify(data.meta.tokenizer)) {
-      throw new UserError(`the checkpoint ${ckptPath} was trained with another tokenizer than dataset "${config.dataset}" uses (${resume.state.tokenizer.kind} vs ${data.meta.tokenizer.kind}, or a different vocabulary); resume it on the dataset it was trained on`);
-    }
-    const args = resume.state.model.args as unknown as Record<string, unknown>;
-    for (const key of ['n_layer', 'n_head', 'n_embd', 'block_size', 'bias'] as const) {
-      if (key in args && args[key] !== config[key]) {
-        console.log(`note: ${key} = ${String(args[key])} from the checkpoint (the config said ${String(config[key])})`);
-        (config as unknown as Record<string, unknown>)[key] = args[key];
-      }
-    }
-    console.log(`resuming from ${ckptPath} at iteration ${resume.state.iter_num} (best val loss ${resume.state.best_val_loss.toFixed(4)})`);
-  }
-  const trainer = new Trainer(config, { train: data.train, val: data.val, vocabSize: data.meta.vocab_size, tokenizer: data.meta.tokenizer }, resume);
+  const resume = config.init_from === 'resume' ? loadCheckpointFile(ckptPath, { backend }) : undefined;
+  const trainer = new Trainer(config, { train: data.train, val: data.val, vocabSize: data.meta.vocab_size, tokenizer: data.meta.tokenizer },
+    { resume, backend, resumeWhere: ckptPath });
+  for (const note of trainer.notes) console.log(`note: ${note}`);
+  if (resume) console.log(`resuming from ${ckptPath} at iteration ${resume.state.iter_num} (best val loss ${resume.state.best_val_loss.toFixed(4)})`);
   console.log(`model: ${config.model}, ${(trainer.model.numParams() / 1e6).toFixed(2)}M parameters; ` +
     `tokens per iteration: ${config.gradient_accumulation_steps * config.batch_size * config.block_size}`);
 
@@ -75,7 +62,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const progress = new Progress(config.max_iters, process.stderr, config.log_interval);
   const start = performance.now();
   let emaMs = 0;
-  trainer.run({
+  await trainer.run({
     onStep: (e) => {
       emaMs = emaMs === 0 ? e.ms : 0.9 * emaMs + 0.1 * e.ms;
       metric({ iter: e.iter, loss: e.loss, lr: e.lr, ms: e.ms });

@@ -37,10 +37,18 @@ export class BatchSampler {
   }
 }
 
+/** The share of the data that trains (the lecture's and nanoGPT's 90%; the rest validates). */
+export const TRAIN_FRACTION = 0.9;
+
+/** Where the train part of n units (tokens, or characters of text) ends. */
+export function trainSplitPoint(n: number): number {
+  return Math.floor(n * TRAIN_FRACTION);
+}
+
 /** The lecture's split: the first 90% of the tokens train, the rest validate. */
-export function splitTrainVal(ids: ArrayLike<number>, vocabSize: number, trainFraction = 0.9): { train: TokenArray; val: TokenArray } {
+export function splitTrainVal(ids: ArrayLike<number>, vocabSize: number): { train: TokenArray; val: TokenArray } {
   const Arr = vocabSize <= 65536 ? Uint16Array : Uint32Array;
-  const n = Math.floor(ids.length * trainFraction);
+  const n = trainSplitPoint(ids.length);
   const all = Arr.from(ids);
   return { train: all.slice(0, n), val: all.slice(n) };
 }

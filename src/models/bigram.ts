@@ -1,23 +1,28 @@
+import type { Backend } from '../backend/backend.js';
+import { defaultBackend } from '../backend/default.js';
 import { Embedding } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/loss.js';
 import { Rng } from '../tensor/rng.js';
 import type { IntTensor } from '../tensor/tensor.js';
-import type { LanguageModel, ModelOutput, ModelSpec } from './model.js';
+import type { LanguageModel, ModelOptions, ModelOutput, ModelSpec } from './model.js';
 
 /** The lecture's first model: each token reads the logits of the next one from a V x V table. */
 export class BigramLanguageModel extends Module implements LanguageModel {
   readonly token_embedding_table: Embedding;
   readonly blockSize: number;
   readonly rng: Rng;
+  readonly backend: Backend;
 
-  constructor(readonly vocabSize: number, blockSize = 8, seed = 1337) {
+  constructor(readonly vocabSize: number, blockSize = 8, opts: ModelOptions = {}) {
     super();
     if (!Number.isInteger(vocabSize) || vocabSize < 1) throw new Error(`vocab_size must be a positive integer, got ${vocabSize}`);
     this.blockSize = blockSize;
-    this.rng = new Rng(seed);
+    this.rng = new Rng(opts.seed ?? 1337);
+    this.backend = opts.backend ?? defaultBackend();
     // nn.Embedding's default init: N(0, 1)
-    this.token_embedding_table = this.registerModule('token_embedding_table', new Embedding(vocabSize, vocabSize, this.rng, 1));
+    this.token_embedding_table = this.registerModule('token_embedding_table',
+      new Embedding(vocabSize, vocabSize, { rng: this.rng, backend: this.backend }, 1));
   }
 
   forward(idx: IntTensor, targets?: IntTensor): ModelOutput {

@@ -1,4 +1,6 @@
-import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
+import type { Backend } from '../backend/backend.js';
+import { defaultBackend } from '../backend/default.js';
+import { Embedding, LayerNorm, Linear, type ParamInit } from '../nn/layers.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { causalSelfAttention } from '../ops/attention.js';
 import { dropout } from '../ops/dropout.js';
@@ -9,7 +11,7 @@ import { lastPosition } from '../ops/slice.js';
 import { Rng } from '../tensor/rng.js';
 import { IntTensor, isGradEnabled, Tensor } from '../tensor/tensor.js';
 import { cachedAttention, KVCache } from './kv-cache.js';
-import type { LanguageModel, ModelOutput, ModelSpec } from './model.js';
+import type { LanguageModel, ModelOptions, ModelOutput, ModelSpec } from './model.js';
 
 /** nanoGPT's GPTConfig, with its field names and defaults (GPT-2 124M). */
 export interface GPTConfig {
@@ -38,12 +40,14 @@ export function checkGPTConfig(c: GPTConfig): void {
 class CausalSelfAttention extends Module {
   readonly c_attn: Linear;
   readonly c_proj: Linear;
-  constructor(private readonly config: GPTConfig, private readonly rng: Rng) {
+  private readonly rng: Rng;
+  constructor(private readonly config: GPTConfig, init: ParamInit) {
     super();
+    this.rng = init.rng;
     const { n_embd, n_layer, bias } = config;
-    this.c_attn = this.registerModule('c_attn', new Linear(n_embd, 3 * n_embd, bias, rng));
+    this.c_attn = this.registerModule('c_attn', new Linear(n_embd, 3 * n_embd, bias, init));
     // nanoGPT: residual projections get std 0.02 / sqrt(2 * n_layer)
-    this.c_proj = this.registerModule('c_proj', new Linear(n_embd, n_embd, bias, rng, 0.02 / Math.sqrt(2 * n_layer)));
+    this.c_proj = this.registerModule('c_proj', new Linear(n_embd, n_embd, bias, init, 0.02 / Math.sqrt(2 * n_layer)));
   }
   forward(x: Tensor, cache?: { kv: KVCache; layer: number }): Tensor {
     const p = this.training ? this.config.dropout : 0;
@@ -62,11 +66,13 @@ class CausalSelfAttention extends Module {
 class MLP extends Module {
   readonly c_fc: Linear;
   readonly c_proj: Linear;
-  constructor(private readonly config: GPTConfig, private readonly rng: Rng) {
+  private readonly rng: Rng;
+  constructor(private readonly config: GPTConfig, init: ParamInit) {
     super();
+    this.rng = init.rng;
     const { n_embd, n_layer, bias } = config;
-    this.c_fc = this.registerModule('c_fc', new Linear(n_embd, 4 * n_embd, bias, rng));
-    this.c_proj = this.registerModule('c_proj', new Linear(4 * n_embd, n_embd, bias, rng, 0.02 / Math.sqrt(2 * n_layer)));
+    this.c_fc = this.registerModule('c_fc', new Linear(n_embd, 4 * n_embd, bias, init));
+    this.c_proj = this.registerModule('c_proj', new Linear(4 * n_embd, n_embd, bias, init, 0.02 / Math.sqrt(2 * n_layer)));
   }
   forward(x: Tensor): Tensor {
     const h = gelu(this.c_fc.forward(x)); // (B, T, 4C)
@@ -79,12 +85,12 @@ class Block extends Module {
   readonly attn: CausalSelfAttention;
   readonly ln_2: LayerNorm;
   readonly mlp: MLP;
-  constructor(config: GPTConfig, rng: Rng) {
+  constructor(config: GPTConfig, init: ParamInit) {
     super();
-    this.ln_1 = this.registerModule('ln_1', new LayerNorm(config.n_embd, config.bias));
-    this.attn = this.registerModule('attn', new CausalSelfAttention(config, rng));
-    this.ln_2 = this.registerModule('ln_2', new LayerNorm(config.n_embd, config.bias));
-    this.mlp = this.registerModule('mlp', new MLP(config, rng));
+    this.ln_1 = this.registerModule('ln_1', new LayerNorm(config.n_embd, config.bias, init.backend));
+    this.attn = this.registerModule('attn', new CausalSelfAttention(config, init));
+    this.ln_2 = this.registerModule('ln_2', new LayerNorm(config.n_embd, config.bias, init.backend));
+    this.mlp = this.registerModule('mlp', new MLP(config, init));
   }
   forward(x: Tensor, cache?: { kv: KVCache; layer: number }): Tensor {
     x = add(x, this.attn.forward(this.ln_1.forward(x), cache));
@@ -97,12 +103,12 @@ class Transformer extends Module {
   readonly wpe: Embedding;
   readonly h: ModuleList<Block>;
   readonly ln_f: LayerNorm;
-  constructor(config: GPTConfig, rng: Rng) {
+  constructor(config: GPTConfig, init: ParamInit) {
     super();
-    this.wte = this.registerModule('wte', new Embedding(config.vocab_size, config.n_embd, rng));
-    this.wpe = this.registerModule('wpe', new Embedding(config.block_size, config.n_embd, rng));
-    this.h = this.registerModule('h', new ModuleList(Array.from({ length: config.n_layer }, () => new Block(config, rng))));
-    this.ln_f = this.registerModule('ln_f', new LayerNorm(config.n_embd, config.bias));
+    this.wte = this.registerModule('wte', new Embedding(config.vocab_size, config.n_embd, init));
+    this.wpe = this.registerModule('wpe', new Embedding(config.block_size, config.n_embd, init));
+    this.h = this.registerModule('h', new ModuleList(Array.from({ length: config.n_layer }, () => new Block(config, init))));
+    this.ln_f = this.registerModule('ln_f', new LayerNorm(config.n_embd, config.bias, init.backend));
   }
 }
 
@@ -111,13 +117,15 @@ export class GPT extends Module implements LanguageModel {
   readonly config: GPTConfig;
   readonly transformer: Transformer;
   readonly rng: Rng;
+  readonly backend: Backend;
 
-  constructor(config: Partial<GPTConfig> & Pick<GPTConfig, 'vocab_size'>, seed = 1337) {
+  constructor(config: Partial<GPTConfig> & Pick<GPTConfig, 'vocab_size'>, opts: ModelOptions = {}) {
     super();
     this.config = { ...defaultGPTConfig, ...config };
     checkGPTConfig(this.config);
-    this.rng = new Rng(seed);
-    this.transformer = this.registerModule('transformer', new Transformer(this.config, this.rng));
+    this.rng = new Rng(opts.seed ?? 1337);
+    this.backend = opts.backend ?? defaultBackend();
+    this.transformer = this.registerModule('transformer', new Transformer(this.config, { rng: this.rng, backend: this.backend }));
     // lm_head.weight is wte.weight (weight tying); listed once, as transformer.wte.weight
     this.registerParameter('lm_head.weight', this.transformer.wte.weight);
   }
@@ -132,7 +140,7 @@ export class GPT extends Module implements LanguageModel {
 
   /** An empty cache for sampling `batch` sequences with forward(idx, undefined, cache). */
   newCache(batch: number): KVCache {
-    return new KVCache(batch, this.config.block_size, this.config.n_embd, this.config.n_layer);
+    return new KVCache(this.backend, batch, this.config.block_size, this.config.n_embd, this.config.n_layer);
   }
 
   spec(): ModelSpec {

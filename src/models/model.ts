@@ -1,3 +1,4 @@
+import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { IntTensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
@@ -15,6 +16,8 @@ export interface ModelOutput {
 export interface LanguageModel extends Module {
   readonly blockSize: number;
   readonly vocabSize: number;
+  /** Where the parameters live (and so every activation). */
+  readonly backend: Backend;
   /** Dropout's random stream (saved in checkpoints so a resumed run continues it). */
   readonly rng: Rng;
   forward(idx: IntTensor, targets?: IntTensor, cache?: KVCache): ModelOutput;
@@ -27,3 +30,11 @@ export interface LanguageModel extends Module {
 export type ModelSpec =
   | { kind: 'gpt'; args: GPTConfig }
   | { kind: 'bigram'; args: { vocab_size: number; block_size: number } };
+
+/** How a model is built: the seed its initial weights and dropout stream come from, and its backend. */
+export interface ModelOptions {
+  /** Default 1337. */
+  seed?: number;
+  /** Default: defaultBackend(). */
+  backend?: Backend;
+}

@@ -58,7 +58,7 @@ export class Module {
   }
 
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad?.data.fill(0);
+    for (const p of this.parameters()) if (p.grad) p.backend.fill(p.grad.buf, 0, p.size);
   }
 
   /** Copies values into parameters by name; every parameter must be given, with its shape. */
@@ -69,7 +69,7 @@ export class Module {
       if (src.shape.length !== p.shape.length || src.shape.some((d, i) => d !== p.shape[i])) {
         throw new Error(`tensor "${name}" has shape [${src.shape.join(', ')}], the model expects [${p.shape.join(', ')}]`);
       }
-      p.data.set(src.data);
+      p.backend.write(p.buf, src.data);
     }
   }
 }

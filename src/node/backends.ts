@@ -1,7 +1,8 @@
-import type { Backend } from '../backend/backend.js';
-import { ReferenceBackend } from '../backend/reference.js';
-import { nativeEntry } from './native-backend.js';
-import { wasmEntry } from './wasm-backend.js';
+import { type Backend, checkBackend } from '../backend/backend.js';
+import { nativeEntry } from '../backend/native/native-backend.js';
+import { ReferenceBackend } from '../backend/reference/reference.js';
+import { wasmEntry } from '../backend/wasm/node-wasm.js';
+import { UserError } from '../errors.js';
 
 /**
  * The backends yorick knows in Node, fastest first. `load` returns null (with the reason in
@@ -21,18 +22,21 @@ export const backendEntries: BackendEntry[] = [
   { name: 'reference', describe: 'plain TypeScript loops (the ground truth)', load: async () => new ReferenceBackend() },
 ];
 
-/** Loads the named backend, or the first one that loads when name is 'auto'. */
+/**
+ * Loads the named backend (a device name: native, wasm, reference, ...), or the first one that
+ * loads when name is 'auto'; each is checked against the kernel list before it is returned.
+ */
 export async function loadBackend(name = 'auto'): Promise<Backend> {
   if (name !== 'auto') {
     const entry = backendEntries.find((e) => e.name === name);
-    if (!entry) throw new Error(`unknown backend "${name}"; expected auto or one of: ${backendEntries.map((e) => e.name).join(', ')}`);
+    if (!entry) throw new UserError(`unknown device "${name}"; expected auto or one of: ${backendEntries.map((e) => e.name).join(', ')}`);
     const b = await entry.load();
-    if (!b) throw new Error(`backend "${name}" cannot run here: ${entry.why ?? 'it did not load'}`);
-    return b;
+    if (!b) throw new UserError(`device "${name}" cannot run here: ${entry.why ?? 'it did not load'}`);
+    return checkBackend(b);
   }
   for (const entry of backendEntries) {
     const b = await entry.load();
-    if (b) return b;
+    if (b) return checkBackend(b);
   }
   throw new Error('no backend could be loaded');
 }

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import { deserializeCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
+import type { Backend } from '../backend/backend.js';
+import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
 
 /**
  * Writes the checkpoint to a temporary file, flushes it to disk, then renames it over the old
@@ -19,10 +20,11 @@ export function saveCheckpointFile(path: string, bytes: Uint8Array): void {
   renameSync(tmp, path);
 }
 
-export function loadCheckpointFile(path: string): LoadedCheckpoint {
+/** Reads a checkpoint file and builds its model on backend (default: the default backend). */
+export function loadCheckpointFile(path: string, opts: { backend?: Backend } = {}): LoadedCheckpoint {
   if (!existsSync(path)) throw new UserError(`no checkpoint at ${path}; train one first (yorick train), or pass --out_dir where it is`);
   try {
-    return deserializeCheckpoint(readFileSync(path), path);
+    return loadCheckpoint(readFileSync(path), path, opts);
   } catch (e) {
     throw new UserError((e as Error).message);
   }

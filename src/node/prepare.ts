@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TokenArray } from '../data/batches.js';
+import { trainSplitPoint, type TokenArray } from '../data/batches.js';
 import { UserError } from '../errors.js';
 import type { Tokenizer, TokenizerSpec } from '../tokenizers/types.js';
 import { createTokenizer, loadTokenizer } from './tokenizers.js';
@@ -72,7 +72,7 @@ export function prepareDataset(text: string, dir: string, tokenizerArg: string, 
   for (let i = 0; i < text.length; i += text.codePointAt(i)! > 0xffff ? 2 : 1) chars++;
   log(`length of dataset in characters: ${chars.toLocaleString('en-US')}`);
   log(`tokenizer: ${tokenizer.kind}, vocab size ${tokenizer.vocabSize.toLocaleString('en-US')}`);
-  const cut = codePointOffset(text, Math.floor(chars * 0.9));
+  const cut = codePointOffset(text, trainSplitPoint(chars));
   const trainIds = tokenizer.encode(text.slice(0, cut));
   const valIds = tokenizer.encode(text.slice(cut));
   const Tokens = tokenizer.vocabSize <= 65536 ? Uint16Array : Uint32Array;

@@ -13,13 +13,13 @@ export function causalSelfAttention(qkv: Tensor, nHead: number, dropout = 0, rng
   const C = C3 / 3;
   if (C % nHead !== 0) throw new Error(`attention: n_embd (${C}) must be divisible by n_head (${nHead})`);
   const be = qkv.backend;
-  const out = Tensor.empty([B, T, C]);
+  const out = Tensor.empty([B, T, C], be);
   const att = be.alloc(B * nHead * T * T);
   const mask = dropout > 0 && rng ? dropoutMask(be, B * nHead * T * T, dropout, rng) : null;
-  be.attention(out.data, att, qkv.data, mask, B, T, C, nHead);
+  be.attention(out.buf, att, qkv.buf, mask, B, T, C, nHead);
   out.saved.push(att);
   if (mask) out.saved.push(mask);
   return record(out, [qkv], () => {
-    be.attentionBackward(ensureGrad(qkv).data, out.grad!.data, qkv.data, att, mask, B, T, C, nHead);
+    be.attentionBackward(ensureGrad(qkv).buf, out.grad!.buf, qkv.buf, att, mask, B, T, C, nHead);
   });
 }

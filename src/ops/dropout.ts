@@ -2,11 +2,13 @@ import type { Backend } from '../backend/backend.js';
 import type { Rng } from '../tensor/rng.js';
 import { ensureGrad, record, Tensor } from '../tensor/tensor.js';
 
-/** n values of 0 (probability p) or 1 / (1 - p), drawn from rng. */
-export function dropoutMask(be: Backend, n: number, p: number, rng: Rng): Float32Array {
-  const mask = be.alloc(n, false);
+/** A backend buffer of n values of 0 (probability p) or 1 / (1 - p), drawn on the host from rng. */
+export function dropoutMask(be: Backend, n: number, p: number, rng: Rng): unknown {
+  const host = new Float32Array(n);
   const keep = 1 / (1 - p);
-  for (let i = 0; i < n; i++) mask[i] = rng.random() < p ? 0 : keep;
+  for (let i = 0; i < n; i++) host[i] = rng.random() < p ? 0 : keep;
+  const mask = be.alloc(n, false);
+  be.write(mask, host);
   return mask;
 }
 
@@ -16,8 +18,8 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng): Tens
   if (!training || p === 0) return x;
   const be = x.backend;
   const mask = dropoutMask(be, x.size, p, rng);
-  const out = Tensor.empty(x.shape);
-  be.mul(out.data, x.data, mask, x.size);
+  const out = Tensor.empty(x.shape, be);
+  be.mul(out.buf, x.buf, mask, x.size);
   out.saved.push(mask);
-  return record(out, [x], () => be.mulBackward(ensureGrad(x).data, out.grad!.data, mask, x.size));
+  return record(out, [x], () => be.mulBackward(ensureGrad(x).buf, out.grad!.buf, mask, x.size));
 }

@@ -1,4 +1,4 @@
-import { ensureGrad, record, Tensor } from '../tensor/tensor.js';
+import { ensureGrad, record, sameBackend, Tensor } from '../tensor/tensor.js';
 
 /**
  * a + b, where b has a's shape or the shape of a's trailing dimensions (broadcast over the
@@ -10,15 +10,15 @@ export function add(a: Tensor, b: Tensor): Tensor {
   if (b.ndim > a.ndim || trailing.some((d, i) => d !== b.shape[i])) {
     throw new Error(`add: shape [${b.shape.join(', ')}] does not broadcast to [${a.shape.join(', ')}]`);
   }
-  const be = a.backend;
-  const out = Tensor.empty(a.shape);
-  be.addBroadcast(out.data, a.data, b.data, a.size, n);
+  const be = sameBackend('add', a, b);
+  const out = Tensor.empty(a.shape, be);
+  be.addBroadcast(out.buf, a.buf, b.buf, a.size, n);
   return record(out, [a, b], () => {
-    const g = out.grad!.data;
-    if (a.requiresGrad) be.axpy(ensureGrad(a).data, g, 1, a.size);
+    const g = out.grad!.buf;
+    if (a.requiresGrad) be.axpy(ensureGrad(a).buf, g, 1, a.size);
     if (b.requiresGrad) {
-      if (n === a.size) be.axpy(ensureGrad(b).data, g, 1, n);
-      else be.sumRowsInto(ensureGrad(b).data, g, a.size / n, n);
+      if (n === a.size) be.axpy(ensureGrad(b).buf, g, 1, n);
+      else be.sumRowsInto(ensureGrad(b).buf, g, a.size / n, n);
     }
   });
 }
@@ -26,16 +26,16 @@ export function add(a: Tensor, b: Tensor): Tensor {
 /** x * s for a number s (the loss divided by the gradient accumulation steps). */
 export function mulScalar(x: Tensor, s: number): Tensor {
   const be = x.backend;
-  const out = Tensor.empty(x.shape);
-  be.scale(out.data, x.data, s, x.size);
-  return record(out, [x], () => be.axpy(ensureGrad(x).data, out.grad!.data, s, x.size));
+  const out = Tensor.empty(x.shape, be);
+  be.scale(out.buf, x.buf, s, x.size);
+  return record(out, [x], () => be.axpy(ensureGrad(x).buf, out.grad!.buf, s, x.size));
 }
 
 /** GELU: x * Phi(x) with the exact erf, or PyTorch's approximate='tanh' form. */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   const be = x.backend;
   const tanh = approximate === 'tanh';
-  const out = Tensor.empty(x.shape);
-  be.gelu(out.data, x.data, x.size, tanh);
-  return record(out, [x], () => be.geluBackward(ensureGrad(x).data, out.grad!.data, x.data, x.size, tanh));
+  const out = Tensor.empty(x.shape, be);
+  be.gelu(out.buf, x.buf, x.size, tanh);
+  return record(out, [x], () => be.geluBackward(ensureGrad(x).buf, out.grad!.buf, x.buf, x.size, tanh));
 }

@@ -9,7 +9,7 @@ export function embedding(table: Tensor, ids: IntTensor): Tensor {
   }
   const be = table.backend;
   const N = ids.data.length;
-  const out = Tensor.empty([...ids.shape, C]);
-  be.embedding(out.data, table.data, ids.data, N, C);
-  return record(out, [table], () => be.embeddingBackward(ensureGrad(table).data, out.grad!.data, ids.data, N, C));
+  const out = Tensor.empty([...ids.shape, C], be);
+  be.embedding(out.buf, table.buf, ids.data, N, C);
+  return record(out, [table], () => be.embeddingBackward(ensureGrad(table).buf, out.grad!.buf, ids.data, N, C));
 }

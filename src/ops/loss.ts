@@ -13,17 +13,12 @@ export function crossEntropy(logits: Tensor, targets: IntTensor): Tensor {
     if (t !== -1 && !(t >= 0 && t < V)) throw new Error(`crossEntropy: target ${t} at position ${i} is out of range [0, ${V}) (or -1 to ignore)`);
   }
   const be = logits.backend;
-  const losses = be.alloc(N, false), probs = be.alloc(N * V, false);
-  const count = be.crossEntropy(losses, probs, logits.data, targets.data, N, V);
-  let sum = 0;
-  for (let i = 0; i < N; i++) sum += losses[i];
-  be.free(losses);
-  const out = new Tensor([]);
-  out.data[0] = count > 0 ? sum / count : NaN; // PyTorch gives NaN when every target is ignored
+  const probs = be.alloc(N * V, false);
+  const out = Tensor.empty([], be);
+  be.crossEntropy(out.buf, probs, logits.buf, targets.data, N, V);
   out.saved.push(probs);
   return record(out, [logits], () => {
-    if (count === 0) return;
-    be.crossEntropyBackward(ensureGrad(logits).data, probs, targets.data, out.grad!.data[0] / count, N, V);
+    be.crossEntropyBackward(ensureGrad(logits).buf, probs, targets.data, out.grad!.buf, N, V);
   });
 }
 
@@ -31,16 +26,8 @@ export function crossEntropy(logits: Tensor, targets: IntTensor): Tensor {
 export function softmax(x: Tensor, temperature = 1): Tensor {
   const V = x.shape[x.ndim - 1];
   const N = x.size / V;
-  const out = Tensor.empty(x.shape);
-  x.backend.softmax(out.data, x.data, N, V, temperature);
-  return record(out, [x], () => {
-    // dx = y * (g - sum(g * y)) / temperature, row by row
-    const y = out.data, g = out.grad!.data, dx = ensureGrad(x).data;
-    for (let r = 0; r < N; r++) {
-      const o = r * V;
-      let dot = 0;
-      for (let j = 0; j < V; j++) dot += g[o + j] * y[o + j];
-      for (let j = 0; j < V; j++) dx[o + j] += (y[o + j] * (g[o + j] - dot)) / temperature;
-    }
-  });
+  const be = x.backend;
+  const out = Tensor.empty(x.shape, be);
+  be.softmax(out.buf, x.buf, N, V, temperature);
+  return record(out, [x], () => be.softmaxBackward(ensureGrad(x).buf, out.buf, out.grad!.buf, N, V, temperature));
 }

@@ -1,4 +1,12 @@
+import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
+
+/** AdamW's moments by parameter name, as host arrays (checkpoints), and the steps taken. */
+export interface AdamWState {
+  step: number;
+  m: Map<string, Float32Array>;
+  v: Map<string, Float32Array>;
+}
 
 export interface AdamWOptions {
   lr?: number;
@@ -10,8 +18,9 @@ export interface AdamWOptions {
 interface ParamState {
   name: string;
   param: Tensor;
-  m: Float32Array;
-  v: Float32Array;
+  /** Backend buffers of the parameter's size. */
+  m: unknown;
+  v: unknown;
   decay: boolean;
 }
 
@@ -28,6 +37,10 @@ export class AdamW {
   /** Steps taken so far (the bias-correction t of the next step is step + 1). */
   step_ = 0;
   private readonly states: ParamState[];
+  private readonly backend: Backend;
+  /** One-element buffers: the squared gradient norm and the clipping factor, kept on the backend. */
+  private readonly normSq: unknown;
+  private readonly clipScale: unknown;
 
   constructor(params: Map<string, Tensor>, opts: AdamWOptions = {}) {
     this.lr = opts.lr ?? 1e-3;
@@ -40,59 +53,70 @@ export class AdamW {
       v: param.backend.alloc(param.size),
       decay: param.ndim >= 2,
     }));
+    if (this.states.length === 0) throw new Error('AdamW: no parameters to optimize');
+    this.backend = this.states[0].param.backend;
+    for (const s of this.states) {
+      if (s.param.backend !== this.backend) throw new Error(`AdamW: parameter "${s.name}" is on the ${s.param.backend.name} backend, "${this.states[0].name}" on ${this.backend.name}`);
+    }
+    this.normSq = this.backend.alloc(1);
+    this.clipScale = this.backend.alloc(1);
+  }
+
+  /** The squared global L2 norm of all gradients into normSq, on the backend (no read-back). */
+  private gradNormSq(): void {
+    this.backend.fill(this.normSq, 0, 1);
+    for (const { param } of this.states) if (param.grad) this.backend.sumSquares(this.normSq, param.grad.buf, param.size, true);
   }
 
   /** Global L2 norm of all gradients (parameters without a gradient count as zero). */
-  gradNorm(): number {
-    let s = 0;
-    for (const { param } of this.states) if (param.grad) s += param.backend.sumSquares(param.grad.data, param.size);
-    return Math.sqrt(s);
+  async gradNorm(): Promise<number> {
+    this.gradNormSq();
+    return Math.sqrt((await this.backend.read(this.normSq, 1))[0]);
   }
 
   /**
-   * One update. gradScale multiplies every gradient first: clipGradNorm's factor, so that
-   * clipping costs no extra pass over the gradients.
+   * One update. With maxNorm > 0 the gradients are first clipped to that global norm, as
+   * torch.nn.utils.clip_grad_norm_ does, by a factor the AdamW kernel applies as it reads them.
    */
-  step(gradScale = 1): void {
+  step(maxNorm = 0): void {
     this.step_++;
+    let scale: unknown = null;
+    if (maxNorm > 0) {
+      this.gradNormSq();
+      this.backend.gradClipScale(this.clipScale, this.normSq, maxNorm);
+      scale = this.clipScale;
+    }
     for (const s of this.states) {
       const g = s.param.grad;
       if (!g) continue;
-      s.param.backend.adamw(s.param.data, g.data, s.m, s.v, s.param.size, this.lr, this.beta1, this.beta2, this.eps,
-        s.decay ? this.weightDecay : 0, this.step_, gradScale);
+      this.backend.adamw(s.param.buf, g.buf, s.m, s.v, s.param.size, this.lr, this.beta1, this.beta2, this.eps,
+        s.decay ? this.weightDecay : 0, this.step_, scale);
     }
   }
 
   zeroGrad(): void {
-    for (const { param } of this.states) param.grad?.data.fill(0);
+    for (const { param } of this.states) if (param.grad) this.backend.fill(param.grad.buf, 0, param.size);
   }
 
-  /**
-   * torch.nn.utils.clip_grad_norm_'s factor: min(1, maxNorm / (norm + 1e-6)). Returns the
-   * norm before clipping and the factor to pass to step().
-   */
-  clipFactor(maxNorm: number): { norm: number; scale: number } {
-    const norm = this.gradNorm();
-    if (!(maxNorm > 0)) return { norm, scale: 1 };
-    return { norm, scale: Math.min(1, maxNorm / (norm + 1e-6)) };
+  /** Moments by parameter name as host copies, for checkpoints. */
+  async stateDict(): Promise<AdamWState> {
+    const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
+    for (const s of this.states) {
+      m.set(s.name, await this.backend.read(s.m, s.param.size));
+      v.set(s.name, await this.backend.read(s.v, s.param.size));
+    }
+    return { step: this.step_, m, v };
   }
 
-  /** Moments by parameter name, for checkpoints. */
-  stateDict(): { step: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> } {
-    return {
-      step: this.step_,
-      m: new Map(this.states.map((s) => [s.name, s.m])),
-      v: new Map(this.states.map((s) => [s.name, s.v])),
-    };
-  }
-
-  loadStateDict(state: { step: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> }): void {
+  /** Every parameter's moments must be given, with the parameter's size. */
+  loadStateDict(state: AdamWState): void {
+    if (!(Number.isInteger(state.step) && state.step >= 0)) throw new Error(`optimizer state: step must be an integer >= 0, got ${state.step}`);
     for (const s of this.states) {
       const m = state.m.get(s.name), v = state.v.get(s.name);
       if (!m || !v) throw new Error(`optimizer state has no moments for "${s.name}"`);
       if (m.length !== s.param.size || v.length !== s.param.size) throw new Error(`optimizer state for "${s.name}" has ${m.length} values, the parameter has ${s.param.size}`);
-      s.m.set(m);
-      s.v.set(v);
+      this.backend.write(s.m, m);
+      this.backend.write(s.v, v);
     }
     this.step_ = state.step;
   }

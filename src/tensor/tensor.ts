@@ -1,16 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import { ReferenceBackend } from '../backend/reference.js';
-
-let currentBackend: Backend = new ReferenceBackend();
-
-/** The backend new tensors are created on. */
-export function getBackend(): Backend {
-  return currentBackend;
-}
-
-export function setBackend(backend: Backend): void {
-  currentBackend = backend;
-}
+import { defaultBackend } from '../backend/default.js';
 
 let gradEnabled = true;
 
@@ -81,12 +70,23 @@ function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
-/** A float32 tensor: contiguous row-major storage on a backend, plus its place in the autograd graph. */
+/** Where a new tensor goes, and whether it takes part in autograd. */
+export interface TensorOptions {
+  /** Default: defaultBackend(). */
+  backend?: Backend;
+  requiresGrad?: boolean;
+}
+
+/**
+ * A float32 tensor: contiguous row-major storage owned by its backend (opaque here), plus its
+ * place in the autograd graph. Values reach the host only through data() / dataSync().
+ */
 export class Tensor {
   readonly shape: readonly number[];
   readonly size: number;
   readonly backend: Backend;
-  data: Float32Array;
+  /** The backend's buffer. Only the backend looks inside it. */
+  readonly buf: unknown;
   requiresGrad: boolean;
   grad: Tensor | null = null;
   /** Kept by tidy() even when not returned (parameters, optimizer state). */
@@ -95,59 +95,81 @@ export class Tensor {
   /** The inputs this tensor was computed from, and how to send its gradient to them. */
   parents: Tensor[] = [];
   backwardFn: (() => void) | null = null;
-  /** Buffers saved by the op for its backward pass, released with the tensor. */
-  saved: Float32Array[] = [];
-  /** Whether this tensor allocated its storage (views and wrapped arrays do not free it). */
-  private owner = false;
+  /** Backend buffers saved by the op for its backward pass, released with the tensor. */
+  saved: unknown[] = [];
+  /** Whether this tensor allocated its storage (views do not free it). */
+  private readonly owner: boolean;
 
-  constructor(shape: readonly number[], data?: Float32Array, requiresGrad = false, backend: Backend = currentBackend) {
+  /**
+   * A tensor on backend: over an existing buffer of that backend (a view, not freed by this
+   * tensor), or with new storage, zero-filled unless zero is false.
+   */
+  constructor(shape: readonly number[], backend: Backend, buf?: unknown, opts: { zero?: boolean; requiresGrad?: boolean } = {}) {
     this.shape = [...shape];
     this.size = sizeOf(shape);
     this.backend = backend;
-    if (data) {
-      if (data.length !== this.size) throw new Error(`data has ${data.length} elements, shape [${shape.join(', ')}] needs ${this.size}`);
-      this.data = data;
-    } else {
-      this.data = backend.alloc(this.size);
-      this.owner = true;
-      liveTensors++;
-    }
-    this.requiresGrad = requiresGrad;
+    this.owner = buf === undefined;
+    this.buf = buf === undefined ? backend.alloc(this.size, opts.zero ?? true) : buf;
+    if (this.owner) liveTensors++;
+    this.requiresGrad = opts.requiresGrad ?? false;
     scopes[scopes.length - 1]?.push(this);
   }
 
-  /** A new tensor with a copy of the values (placed on the current backend). */
-  static from(values: ArrayLike<number>, shape: readonly number[], requiresGrad = false): Tensor {
-    const t = new Tensor(shape, undefined, requiresGrad);
-    if (values.length !== t.size) throw new Error(`${values.length} values given for shape [${shape.join(', ')}] (${t.size} elements)`);
-    t.data.set(values);
+  /** A new tensor holding a copy of values. */
+  static from(values: ArrayLike<number>, shape: readonly number[], opts: TensorOptions = {}): Tensor {
+    const size = sizeOf(shape);
+    if (values.length !== size) throw new Error(`${values.length} values given for shape [${shape.join(', ')}] (${size} elements)`);
+    const t = new Tensor(shape, opts.backend ?? defaultBackend(), undefined, { zero: false, requiresGrad: opts.requiresGrad });
+    t.backend.write(t.buf, values instanceof Float32Array ? values : Float32Array.from(values));
     return t;
   }
 
-  static zeros(shape: readonly number[], requiresGrad = false): Tensor {
-    return new Tensor(shape, undefined, requiresGrad);
+  static zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+    return new Tensor(shape, opts.backend ?? defaultBackend(), undefined, { requiresGrad: opts.requiresGrad });
   }
 
-  /** A tensor whose contents are unspecified: for op outputs that a kernel overwrites whole. */
-  static empty(shape: readonly number[]): Tensor {
-    const t = new Tensor(shape, currentBackend.alloc(sizeOf(shape), false));
-    t.owner = true;
-    liveTensors++;
-    return t;
+  /** A tensor on backend whose contents are unspecified: for op outputs that a kernel overwrites whole. */
+  static empty(shape: readonly number[], backend: Backend): Tensor {
+    return new Tensor(shape, backend, undefined, { zero: false });
   }
 
   get ndim(): number {
     return this.shape.length;
   }
 
-  /** The value of a one-element tensor. */
-  item(): number {
-    if (this.size !== 1) throw new Error(`item() needs a tensor with one element, this one has shape [${this.shape.join(', ')}]`);
-    return this.data[0];
+  /** A host copy of the values (from any backend). */
+  data(): Promise<Float32Array> {
+    this.checkLive();
+    return this.backend.read(this.buf, this.size);
   }
 
-  toArray(): Float32Array {
-    return Float32Array.from(this.data);
+  /** A host copy of the values, now: CPU backends only (a GPU backend needs `await data()`). */
+  dataSync(): Float32Array {
+    this.checkLive();
+    if (!this.backend.readSync) {
+      throw new Error(`the ${this.backend.name} backend cannot read values synchronously: use \`await tensor.data()\` (or \`await tensor.itemAsync()\`)`);
+    }
+    return this.backend.readSync(this.buf, this.size);
+  }
+
+  /** The value of a one-element tensor (synchronous: CPU backends only). */
+  item(): number {
+    this.checkScalar();
+    return this.dataSync()[0];
+  }
+
+  /** The value of a one-element tensor, from any backend. */
+  async itemAsync(): Promise<number> {
+    this.checkScalar();
+    return (await this.data())[0];
+  }
+
+  private checkScalar(): void {
+    if (this.size !== 1) throw new Error(`item() needs a tensor with one element, this one has shape [${this.shape.join(', ')}]`);
+  }
+
+  private checkLive(): void {
+    if (this.disposed) throw new Error(`tensor of shape [${this.shape.join(', ')}] was disposed (a tidy() scope ended); keep() it or return it from the scope`);
   }
 
   keep(): this {
@@ -158,12 +180,12 @@ export class Tensor {
   /** Same storage, another shape of the same size; gradients flow through. */
   view(shape: readonly number[]): Tensor {
     const resolved = resolveShape(shape, this.size);
-    const out = new Tensor(resolved, this.data, false, this.backend);
+    const out = new Tensor(resolved, this.backend, this.buf);
     if (isGradEnabled() && this.requiresGrad) {
       out.requiresGrad = true;
       out.parents = [this];
       out.backwardFn = () => {
-        this.backend.axpy(ensureGrad(this).data, out.grad!.data, 1, this.size);
+        this.backend.axpy(ensureGrad(this).buf, out.grad!.buf, 1, this.size);
       };
     }
     return out;
@@ -173,10 +195,17 @@ export class Tensor {
   backward(grad?: Tensor): void {
     if (!this.requiresGrad) throw new Error('backward(): this tensor does not require grad (was it computed under noGrad, or from tensors without requiresGrad?)');
     if (!grad && this.size !== 1) throw new Error(`backward() without a gradient needs a one-element tensor, got shape [${this.shape.join(', ')}]`);
+    if (grad) sameBackend('backward', this, grad);
     const order = topoOrder(this);
     const g = ensureGrad(this);
-    if (grad) this.backend.axpy(g.data, grad.data, 1, this.size);
-    else g.data[0] += 1;
+    if (grad) this.backend.axpy(g.buf, grad.buf, 1, this.size);
+    else {
+      // d(loss)/d(loss) = 1, added as the gradient accumulates
+      const one = this.backend.alloc(1, false);
+      this.backend.fill(one, 1, 1);
+      this.backend.axpy(g.buf, one, 1, 1);
+      this.backend.free(one);
+    }
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       if (t.backwardFn && t.grad) t.backwardFn();
@@ -204,12 +233,26 @@ export class Tensor {
     this.disposed = true;
     this.releaseSaved();
     if (this.owner) {
-      this.backend.free(this.data);
+      this.backend.free(this.buf);
       liveTensors--;
     }
     this.backwardFn = null;
     this.parents = [];
   }
+}
+
+/**
+ * The backend all of an op's tensors live on; mixing backends is an error naming them.
+ * (null entries, such as an absent bias, are skipped.)
+ */
+export function sameBackend(op: string, first: Tensor, ...rest: (Tensor | null | undefined)[]): Backend {
+  for (const t of rest) {
+    if (t && t.backend !== first.backend) {
+      const which = first.backend.name === t.backend.name ? `two ${t.backend.name} backend instances` : `${first.backend.name} and ${t.backend.name}`;
+      throw new Error(`${op}: tensors are on different backends (${which}); build them on one backend`);
+    }
+  }
+  return first.backend;
 }
 
 function resolveShape(shape: readonly number[], size: number): number[] {
@@ -227,7 +270,7 @@ function resolveShape(shape: readonly number[], size: number): number[] {
 /** The tensor's gradient buffer, created zero-filled on first use. A leaf's grad survives tidy(). */
 export function ensureGrad(t: Tensor): Tensor {
   if (!t.grad) {
-    const g = new Tensor(t.shape, undefined, false, t.backend);
+    const g = new Tensor(t.shape, t.backend);
     if (!t.backwardFn) g.kept = true;
     t.grad = g;
   }

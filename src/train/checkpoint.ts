@@ -1,19 +1,13 @@
+import type { Backend } from '../backend/backend.js';
 import { readSafetensors, SafetensorsError, writeSafetensors } from '../io/safetensors.js';
-import { BigramLanguageModel } from '../models/bigram.js';
-import { GPT } from '../models/gpt.js';
+import { createModel } from '../models/factory.js';
 import type { LanguageModel, ModelSpec } from '../models/model.js';
-import type { AdamW } from '../optim/adamw.js';
+import type { AdamW, AdamWState } from '../optim/adamw.js';
 import type { TokenizerSpec } from '../tokenizers/types.js';
 
 export const CHECKPOINT_FORMAT = 'yorick-checkpoint-1';
 const EXP_AVG = 'optimizer.exp_avg.';
 const EXP_AVG_SQ = 'optimizer.exp_avg_sq.';
-
-
-export function createModel(spec: ModelSpec, seed: number): LanguageModel {
-  if (spec.kind === 'bigram') return new BigramLanguageModel(spec.args.vocab_size, spec.args.block_size, seed);
-  return new GPT(spec.args, seed);
-}
 
 /** What a training run saves besides the weights, so that it can resume exactly. */
 export interface CheckpointState {
@@ -27,17 +21,19 @@ export interface CheckpointState {
   rng: { batch: number[]; model: number[] };
 }
 
+type HostTensor = { shape: readonly number[]; data: Float32Array };
+
 /**
  * One safetensors file: the weights under nanoGPT's names (lm_head.weight is tied to
  * transformer.wte.weight and stored once), AdamW's moments under optimizer.exp_avg(_sq).NAME,
- * and the rest as JSON strings in __metadata__.
+ * and the rest as JSON strings in __metadata__. Values are read back from the backend.
  */
-export function serializeCheckpoint(model: LanguageModel, optimizer: AdamW | null, state: CheckpointState): Uint8Array {
-  const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  for (const [name, p] of model.namedParameters()) tensors.set(name, { shape: p.shape, data: p.data });
+export async function serializeCheckpoint(model: LanguageModel, optimizer: AdamW | null, state: CheckpointState): Promise<Uint8Array> {
+  const tensors = new Map<string, HostTensor>();
+  for (const [name, p] of model.namedParameters()) tensors.set(name, { shape: p.shape, data: await p.data() });
   let step = 0;
   if (optimizer) {
-    const opt = optimizer.stateDict();
+    const opt = await optimizer.stateDict();
     step = opt.step;
     for (const [name, p] of model.namedParameters()) {
       tensors.set(EXP_AVG + name, { shape: p.shape, data: opt.m.get(name)! });
@@ -56,15 +52,22 @@ export function serializeCheckpoint(model: LanguageModel, optimizer: AdamW | nul
   });
 }
 
+/** A checkpoint's contents on the host: metadata, weights by name, AdamW's moments if saved. */
+export interface CheckpointContents {
+  state: CheckpointState;
+  weights: Map<string, HostTensor>;
+  optimizer: AdamWState | null;
+}
+
+/** A checkpoint with its model built (on a backend) and its weights loaded. */
 export interface LoadedCheckpoint {
   state: CheckpointState;
   model: LanguageModel;
-  /** Moments by parameter name (empty when the checkpoint has none) and the optimizer's step. */
-  optimizer: { step: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> } | null;
+  optimizer: AdamWState | null;
 }
 
-/** Parses and checks a checkpoint; every problem is an Error that names the file. */
-export function deserializeCheckpoint(bytes: Uint8Array, what: string): LoadedCheckpoint {
+/** Parses and checks a checkpoint file's bytes; every problem is an Error that names the file (`what`). */
+export function deserializeCheckpoint(bytes: Uint8Array, what: string): CheckpointContents {
   let file;
   try {
     file = readSafetensors(bytes, what);
@@ -87,8 +90,7 @@ export function deserializeCheckpoint(bytes: Uint8Array, what: string): LoadedCh
   } catch (e) {
     throw new Error(`${what}: metadata is corrupt (${(e as Error).message})`);
   }
-  const model = createModel(state.model, 0);
-  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  const weights = new Map<string, HostTensor>();
   const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
   for (const [name, t] of file.tensors) {
     if (t.dtype !== 'F32') throw new Error(`${what}: tensor "${name}" is ${t.dtype}, expected F32`);
@@ -97,11 +99,19 @@ export function deserializeCheckpoint(bytes: Uint8Array, what: string): LoadedCh
     else if (name.startsWith(EXP_AVG)) m.set(name.slice(EXP_AVG.length), data);
     else weights.set(name, { shape: t.shape, data });
   }
+  const optimizer = m.size ? { step: Number(md.optimizer_step), m, v } : null;
+  return { state, weights, optimizer };
+}
+
+/** Parses a checkpoint and builds its model on backend (default: the default backend). */
+export function loadCheckpoint(bytes: Uint8Array, what: string, opts: { backend?: Backend } = {}): LoadedCheckpoint {
+  const { state, weights, optimizer } = deserializeCheckpoint(bytes, what);
+  let model: LanguageModel;
   try {
+    model = createModel(state.model, { backend: opts.backend });
     model.loadStateDict(weights);
   } catch (e) {
     throw new Error(`${what}: ${(e as Error).message}`);
   }
-  const optimizer = m.size ? { step: Number(md.optimizer_step), m, v } : null;
   return { state, model, optimizer };
 }

@@ -32,7 +32,9 @@ export interface TrainConfig {
   lr_decay_iters: number;
   min_lr: number;
   seed: number;
-  /** 'auto' picks the fastest backend that loads. */
+  /** The compute backend (nanoGPT's key): native, wasm, webgpu, reference, or auto for the fastest that loads. */
+  device: string;
+  /** nanoGPT's distributed backend (nccl, gloo): kept so nanoGPT configs load; yorick runs one process. */
   backend: string;
   /** Directory holding data/<dataset>/ (nanoGPT keeps it beside train.py). */
   data_dir: string;
@@ -67,7 +69,8 @@ export const defaultTrainConfig: TrainConfig = {
   lr_decay_iters: 600000,
   min_lr: 6e-5,
   seed: 1337,
-  backend: 'auto',
+  device: 'auto',
+  backend: 'nccl',
   data_dir: 'data',
 };
 
@@ -183,6 +186,9 @@ export function validateConfig(c: TrainConfig): void {
     throw new UserError(`lr_decay_iters (${c.lr_decay_iters}) must be greater than warmup_iters (${c.warmup_iters})`);
   }
   if (c.init_from !== 'scratch' && c.init_from !== 'resume') throw new UserError(`init_from must be "scratch" or "resume", got "${c.init_from}"`);
+  if (['auto', 'native', 'wasm', 'webgpu', 'reference'].includes(c.backend)) {
+    throw new UserError(`backend is nanoGPT's distributed backend (nccl, gloo); the compute backend is chosen with device: --device=${c.backend}`);
+  }
   if (c.model !== 'gpt' && c.model !== 'bigram') throw new UserError(`model must be "gpt" or "bigram", got "${c.model}"`);
 }
 

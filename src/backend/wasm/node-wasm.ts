@@ -2,6 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { Backend } from '../backend.js';
+import type { BackendEntry } from '../../node/backends.js';
 import { INITIAL_PAGES, MAXIMUM_PAGES } from './create.js';
 import { instantiateKernels } from './kernels.js';
 import { CONTROL_BYTES, ThreadPool } from './pool.js';
@@ -41,3 +43,30 @@ export async function loadWasmBackend(opts: { threads?: number } = {}): Promise<
   });
   return new WasmBackend(instance, memory, pool);
 }
+
+let loading: Promise<Backend | null> | null = null;
+
+/**
+ * The WebAssembly SIMD backend with a worker thread per extra core. Loaded once per process
+ * (every caller shares the one thread pool); $YORICK_THREADS sets the thread count, and
+ * YORICK_WASM=0 turns it off.
+ */
+export const wasmEntry: BackendEntry = {
+  name: 'wasm',
+  describe: `WebAssembly SIMD128 kernels on ${defaultThreads()} thread(s)`,
+  load() {
+    loading ??= (async () => {
+      if (process.env.YORICK_WASM === '0') {
+        wasmEntry.why = 'disabled by YORICK_WASM=0';
+        return null;
+      }
+      try {
+        return await loadWasmBackend();
+      } catch (e) {
+        wasmEntry.why = `it failed to load: ${(e as Error).message.split('\n')[0]}`;
+        return null;
+      }
+    })();
+    return loading;
+  },
+};

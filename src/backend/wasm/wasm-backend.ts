@@ -1,4 +1,4 @@
-import type { Backend } from '../backend.js';
+import { CpuBackend } from '../cpu.js';
 import { WasmHeap } from './heap.js';
 import type { KernelExports, ParallelKernel, PartKernel } from './kernels.js';
 import type { ThreadPool } from './pool.js';
@@ -20,7 +20,7 @@ type Buf = Float32Array | Int32Array;
  * nothing; a buffer from elsewhere (a plain Float32Array, the Int32Array of token ids) is copied
  * into scratch for the call, and back out when the kernel writes it.
  */
-export class WasmBackend implements Backend {
+export class WasmBackend extends CpuBackend {
   readonly name: string = 'wasm';
   readonly heap: WasmHeap;
   private readonly k: KernelExports & Record<ParallelKernel, PartKernel>;
@@ -30,6 +30,7 @@ export class WasmBackend implements Backend {
   private temps: [number, number, Buf, boolean][] = [];
 
   constructor(instance: WebAssembly.Instance, readonly memory: WebAssembly.Memory, readonly pool: ThreadPool | null = null) {
+    super();
     this.k = instance.exports as unknown as KernelExports & Record<ParallelKernel, PartKernel>;
     this.heap = new WasmHeap(memory, this.k.heapBase(), (p, n) => this.zero(p, n));
   }
@@ -152,7 +153,7 @@ export class WasmBackend implements Backend {
     this.run('scale', this.elementwise(n), [this.out(out), this.ptr(x), scale, n]);
   }
 
-  sumSquares(x: Float32Array, n: number): number {
+  protected sumSquaresValue(x: Float32Array, n: number): number {
     try {
       return this.k.sumSquares(this.ptr(x), n);
     } finally {
@@ -220,16 +221,13 @@ export class WasmBackend implements Backend {
     this.run('softmax', this.chunks(N * V, PARALLEL_MIN.rows, N), [this.out(out), this.ptr(x), N, V, temperature]);
   }
 
-  crossEntropy(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array,
-    N: number, V: number): number {
-    let count = 0;
-    for (let i = 0; i < N; i++) if (targets[i] !== -1) count++;
+  protected crossEntropyRows(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array,
+    N: number, V: number): void {
     this.run('crossEntropy', this.chunks(N * V, PARALLEL_MIN.rows, N), [this.out(losses), this.out(probs), this.ptr(logits),
       this.ptr(targets), N, V]);
-    return count;
   }
 
-  crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, dloss: number,
+  protected crossEntropyRowsBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, dloss: number,
     N: number, V: number): void {
     this.run('crossEntropyBackward', this.chunks(N * V, PARALLEL_MIN.rows, N), [this.out(dlogits), this.ptr(probs),
       this.ptr(targets), dloss, N, V]);
@@ -243,7 +241,7 @@ export class WasmBackend implements Backend {
     this.run('mulBackward', this.elementwise(n), [this.out(dx), this.ptr(dout), this.ptr(mask), n]);
   }
 
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
+  protected adamwStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
     beta1: number, beta2: number, eps: number, weightDecay: number, t: number, gradScale: number): void {
     const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
     this.run('adamw', this.elementwise(n), [this.out(p), this.ptr(g), this.out(m), this.out(v), n,

@@ -2,10 +2,19 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend } from '../backend/backend.js';
+import type { Backend } from '../backend.js';
+import { CPU_FAST_KERNELS, CpuBackend, type CpuFastKernels } from '../cpu.js';
 
-/** The addon's exports (native/src/addon.cc): every kernel of the Backend interface, same arguments, plus its own controls. */
-type Addon = Omit<Backend, 'name' | 'alloc' | 'free'> & {
+/**
+ * The addon's exports (native/src/addon.cc), by name: the CPU backends' fast kernels with the
+ * contract's arguments, the four host-side forms CpuBackend adapts, and the addon's controls.
+ */
+type Addon = CpuFastKernels & {
+  sumSquares(x: Float32Array, n: number): number;
+  crossEntropy(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, N: number, V: number): number;
+  crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, dloss: number, N: number, V: number): void;
+  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, t: number, gradScale: number): void;
   alignOffset(buf: Float32Array): number;
   zero(buf: Float32Array): void;
   configure(isa: string | null, threads: number | null, spinMicros: number | null): void;
@@ -75,14 +84,23 @@ const POOL_LIMIT_BYTES = 128 * 1024 * 1024;
  * again (zero-filled), so a training step reuses the previous step's memory instead of
  * asking the allocator (and the kernel's page faults) for fresh pages.
  */
-export class NativeBackend implements Backend {
+export interface NativeBackend extends CpuFastKernels {}
+export class NativeBackend extends CpuBackend {
   readonly name: string = 'native';
   private readonly pool = new Map<number, Float32Array[]>();
   private readonly owned = new WeakSet<Float32Array>();
   private readonly pooled = new WeakSet<Float32Array>();
   private pooledBytes = 0;
 
-  constructor(private readonly k: Addon) {}
+  constructor(private readonly k: Addon) {
+    super();
+    // the addon's functions are the kernels themselves: bound by name, checked at load
+    const self = this as unknown as Record<string, unknown>;
+    for (const name of CPU_FAST_KERNELS) {
+      if (typeof k[name] !== 'function') throw new Error(`native addon is missing kernel "${name}" (rebuild it: npm run build:native)`);
+      self[name] = k[name];
+    }
+  }
 
   get isa(): string {
     return this.k.info().isa;
@@ -128,64 +146,17 @@ export class NativeBackend implements Backend {
     this.pooledBytes += buf.length * 4;
   }
 
-  matmul(c: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
-    this.k.matmul(c, a, b, M, N, K, transA, transB, accumulate);
-  }
-  addBroadcast(out: Float32Array, a: Float32Array, b: Float32Array, size: number, n: number): void {
-    this.k.addBroadcast(out, a, b, size, n);
-  }
-  sumRowsInto(db: Float32Array, dy: Float32Array, rows: number, n: number): void {
-    this.k.sumRowsInto(db, dy, rows, n);
-  }
-  axpy(dst: Float32Array, src: Float32Array, scale: number, n: number): void {
-    this.k.axpy(dst, src, scale, n);
-  }
-  scale(out: Float32Array, x: Float32Array, scale: number, n: number): void {
-    this.k.scale(out, x, scale, n);
-  }
-  sumSquares(x: Float32Array, n: number): number {
+  protected sumSquaresValue(x: Float32Array, n: number): number {
     return this.k.sumSquares(x, n);
   }
-  embedding(out: Float32Array, table: Float32Array, ids: Int32Array, N: number, C: number): void {
-    this.k.embedding(out, table, ids, N, C);
+  protected crossEntropyRows(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, N: number, V: number): void {
+    this.k.crossEntropy(losses, probs, logits, targets, N, V);
   }
-  embeddingBackward(dtable: Float32Array, dout: Float32Array, ids: Int32Array, N: number, C: number): void {
-    this.k.embeddingBackward(dtable, dout, ids, N, C);
-  }
-  layerNorm(out: Float32Array, mean: Float32Array, rstd: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, N: number, C: number, eps: number): void {
-    this.k.layerNorm(out, mean, rstd, x, w, b, N, C, eps);
-  }
-  layerNormBackward(dx: Float32Array, dw: Float32Array, db: Float32Array | null, dout: Float32Array, x: Float32Array, w: Float32Array, mean: Float32Array, rstd: Float32Array, N: number, C: number): void {
-    this.k.layerNormBackward(dx, dw, db, dout, x, w, mean, rstd, N, C);
-  }
-  gelu(out: Float32Array, x: Float32Array, n: number, tanh: boolean): void {
-    this.k.gelu(out, x, n, tanh);
-  }
-  geluBackward(dx: Float32Array, dout: Float32Array, x: Float32Array, n: number, tanh: boolean): void {
-    this.k.geluBackward(dx, dout, x, n, tanh);
-  }
-  attention(out: Float32Array, att: Float32Array, qkv: Float32Array, dropMask: Float32Array | null, B: number, T: number, C: number, H: number): void {
-    this.k.attention(out, att, qkv, dropMask, B, T, C, H);
-  }
-  attentionBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, dropMask: Float32Array | null, B: number, T: number, C: number, H: number): void {
-    this.k.attentionBackward(dqkv, dout, qkv, att, dropMask, B, T, C, H);
-  }
-  softmax(out: Float32Array, x: Float32Array, N: number, V: number, temperature: number): void {
-    this.k.softmax(out, x, N, V, temperature);
-  }
-  crossEntropy(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, N: number, V: number): number {
-    return this.k.crossEntropy(losses, probs, logits, targets, N, V);
-  }
-  crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, dloss: number, N: number, V: number): void {
+  protected crossEntropyRowsBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, dloss: number, N: number, V: number): void {
     this.k.crossEntropyBackward(dlogits, probs, targets, dloss, N, V);
   }
-  mul(out: Float32Array, x: Float32Array, mask: Float32Array, n: number): void {
-    this.k.mul(out, x, mask, n);
-  }
-  mulBackward(dx: Float32Array, dout: Float32Array, mask: Float32Array, n: number): void {
-    this.k.mulBackward(dx, dout, mask, n);
-  }
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, t: number, gradScale: number): void {
+  protected adamwStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, t: number, gradScale: number): void {
     this.k.adamw(p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, t, gradScale);
   }
 }

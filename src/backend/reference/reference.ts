@@ -1,11 +1,11 @@
-import type { Backend } from './backend.js';
+import { CpuBackend } from '../cpu.js';
 import { geluGradScalar, geluScalar } from './math.js';
 
 /**
  * The ground truth: every kernel as a plain loop, in the order the math is written.
  * Accumulations run in float64 (JS numbers) and round once when stored.
  */
-export class ReferenceBackend implements Backend {
+export class ReferenceBackend extends CpuBackend {
   readonly name: string = 'reference';
 
   alloc(n: number, _zero = true): Float32Array {
@@ -82,7 +82,7 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) out[i] = scale * x[i];
   }
 
-  sumSquares(x: Float32Array, n: number): number {
+  protected sumSquaresValue(x: Float32Array, n: number): number {
     let s = 0;
     for (let i = 0; i < n; i++) s += x[i] * x[i];
     return s;
@@ -236,9 +236,8 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  crossEntropy(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array,
-    N: number, V: number): number {
-    let count = 0;
+  protected crossEntropyRows(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array,
+    N: number, V: number): void {
     for (let i = 0; i < N; i++) {
       const o = i * V;
       let max = -Infinity;
@@ -252,12 +251,10 @@ export class ReferenceBackend implements Backend {
         continue;
       }
       losses[i] = Math.log(sum) - (logits[o + t] - max);
-      count++;
     }
-    return count;
   }
 
-  crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, dloss: number,
+  protected crossEntropyRowsBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, dloss: number,
     N: number, V: number): void {
     for (let i = 0; i < N; i++) {
       const t = targets[i];
@@ -275,7 +272,7 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) dx[i] += dout[i] * mask[i];
   }
 
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
+  protected adamwStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number,
     beta1: number, beta2: number, eps: number, weightDecay: number, t: number, gradScale: number): void {
     const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
     for (let i = 0; i < n; i++) {
