@@ -3,6 +3,7 @@ export type { Backend } from './backend/backend.js';
 export { ReferenceBackend } from './backend/reference.js';
 export { Tensor, IntTensor, noGrad, tidy, getBackend, setBackend, isGradEnabled, liveTensorCount } from './tensor/tensor.js';
 export { Rng } from './tensor/rng.js';
+export { TorchGenerator, torchSeed, type TorchGeneratorState, type FloatDtype } from './tensor/torch-generator.js';
 export { add, mulScalar, gelu } from './ops/elementwise.js';
 export { matmul, linear } from './ops/linear.js';
 export { embedding } from './ops/embedding.js';
