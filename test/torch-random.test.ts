@@ -205,3 +205,35 @@ describe('float32 helpers of the AVX2 normal path', () => {
     assert.ok(worstTrig < 1e-6, `sin/cos: ${worstTrig}`);
   });
 });
+
+describe("the lecture's random cells on plain arrays (lecture.json)", () => {
+  const cells = Object.values<Json>(load('lecture.json').cells);
+  const [batch, bigram, generate] = cells;
+
+  test('the first batch offsets, the bigram table\'s loss, and the 100 generated tokens', () => {
+    const g = new TorchGenerator(1337);
+    assert.deepEqual(g.randint(0, 1003854 - 8, 4), batch.ix); // len(train_data) - block_size
+    g.manualSeed(1337);
+    const W = g.embeddingInit(65, 65); // BigramLanguageModel(65)
+    let loss = 0;
+    for (let b = 0; b < 4; b++) {
+      for (let t = 0; t < 8; t++) {
+        const row = W.subarray(batch.xb[b][t] * 65, batch.xb[b][t] * 65 + 65);
+        const m = Math.max(...row);
+        loss += Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0)) + m - row[batch.yb[b][t]];
+      }
+    }
+    assert.ok(Math.abs(loss / 32 - bigram.loss) < 1e-6, `loss ${loss / 32}, lecture ${bigram.loss}`);
+    // generate: softmax of the last token's row (float32, as PyTorch: exp(x - max) * (1 / sum)), then multinomial
+    const f = Math.fround;
+    const ids = [0];
+    for (let i = 0; i < 100; i++) {
+      const row = W.subarray(ids[ids.length - 1] * 65, ids[ids.length - 1] * 65 + 65);
+      const m = Math.max(...row);
+      const e = Float32Array.from(row, (v) => Math.exp(f(v - m)));
+      const inv = f(1 / e.reduce((s, v) => f(s + v), 0));
+      ids.push(g.multinomial1(e.map((v) => f(v * inv)))[0]);
+    }
+    assert.deepEqual(ids, generate.ids);
+  });
+});
