@@ -4,6 +4,11 @@
  * integers, the same floats (float32 within one ulp, most of them bit for bit), drawn in the same
  * order. Every method consumes the stream exactly as the named PyTorch call does.
  *
+ * float32 normal_ from 16 elements up follows PyTorch's AVX2 kernel, the one PyTorch runs on any
+ * CPU with AVX2 (a CPU without it gets PyTorch's generic kernel, whose last bits differ).
+ * float64 results use JavaScript's log/sin/cos where PyTorch uses glibc's: they can differ in the
+ * last bit or two of the double, far below float32 precision.
+ *
  * Word use, for reading the methods: `random()` is one 32-bit word; `random64()` two (the first
  * is the high half). float32 uniforms take 24 bits of one word, float64 uniforms 53 bits of two.
  */
