@@ -5,6 +5,7 @@ export { CpuBackend } from './backend/cpu.js';
 export { ReferenceBackend } from './backend/reference/reference.js';
 export { Tensor, IntTensor, noGrad, tidy, isGradEnabled, liveTensorCount, type TensorOptions } from './tensor/tensor.js';
 export { Rng } from './tensor/rng.js';
+export { TorchGenerator, torchSeed, type TorchGeneratorState, type FloatDtype } from './tensor/torch-generator.js';
 export { add, mulScalar, gelu } from './ops/elementwise.js';
 export { matmul, linear } from './ops/linear.js';
 export { embedding } from './ops/embedding.js';

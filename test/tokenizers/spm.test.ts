@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -95,4 +96,60 @@ describe('SentencePiece', () => {
     assert.deepEqual(bare.encodePieces('hello world').map((p) => p[0]), ['he', 'll', 'o', '\u2581world']);
     assert.equal(bare.decode(bare.encode(' hello world')), ' hello world');
   });
+});
+
+/** sha256 of ids as little-endian int32, as scripts/fixtures/sentencepiece_ids.py writes it. */
+function idsHash(ids: ArrayLike<number>): string {
+  return createHash('sha256').update(new Uint8Array(Int32Array.from(ids).buffer)).digest('hex');
+}
+
+describe('SentencePiece Unigram models beyond the shipped vectors', () => {
+  const corpus: Json = JSON.parse(readFileSync(join(DIR, 'tinyshakespeare-ids.json'), 'utf8'));
+
+  for (const vocab of [500, 2000]) {
+    test(`unigram ${vocab}: ids, pieces and decoded text of the sample strings`, () => {
+      const f: Json = JSON.parse(readFileSync(join(DIR, `shakespeare-unigram-${vocab}.json`), 'utf8'));
+      const tok = new SpmTokenizer(readFileSync(join(DIR, f.model)));
+      assert.equal(tok.vocabSize, f.vocab_size);
+      for (const c of f.cases) {
+        const segs = tok.encodePieces(c.text);
+        assert.deepEqual(segs.map((s) => s[1]), c.ids, JSON.stringify(c.text));
+        assert.deepEqual(segs.map((s) => s[0]), c.pieces, JSON.stringify(c.text));
+        assert.equal(tok.decode(c.ids), c.decoded);
+      }
+    });
+  }
+
+  for (const [name, ref] of Object.entries<Json>(corpus.models)) {
+    test(`${name}: tinyshakespeare's ids, line by line and the whole text at once, equal sentencepiece's`, { skip: noShakespeare }, () => {
+      const bytes = readFileSync(join(DIR, name));
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), ref.model_sha256, `${name} is not the model the ids were computed with`);
+      const tok = new SpmTokenizer(bytes);
+      const text = shakespeare()!;
+      // line by line (short sums), block by block so that a failure says where
+      const lines = text.split('\n');
+      const lbl = ref.line_by_line;
+      const all: number[] = [];
+      for (let b = 0; b * lbl.block_lines < lines.length; b++) {
+        const ids = lines.slice(b * lbl.block_lines, (b + 1) * lbl.block_lines).filter((l) => l.length > 0).flatMap((l) => tok.encode(l));
+        assert.equal(idsHash(ids).slice(0, 16), lbl.blocks[b], `${name}: lines ${b * lbl.block_lines}..${(b + 1) * lbl.block_lines - 1} differ from sentencepiece`);
+        all.push(...ids);
+      }
+      assert.equal(all.length, lbl.tokens);
+      assert.equal(idsHash(all), lbl.sha256);
+      // at once, as `yorick prepare` encodes: the Viterbi sums reach about -1e6, where float32
+      // rounding decides between paths of equal true score
+      const whole = tok.encode(text);
+      const w = ref.whole_text;
+      for (let at = 0; at < whole.length; at += w.block_tokens) {
+        const h = idsHash(whole.slice(at, at + w.block_tokens)).slice(0, 16);
+        if (h !== w.blocks[at / w.block_tokens]) {
+          const pieces = tok.encodePieces(text).slice(at, at + 40).map((s) => s[0]).join('|');
+          assert.fail(`${name}: whole-text ids differ from sentencepiece's from token ${at} on (yorick: ${pieces} ...)`);
+        }
+      }
+      assert.equal(whole.length, w.tokens);
+      assert.equal(idsHash(whole), w.sha256);
+    });
+  }
 });

@@ -4,8 +4,9 @@
  *   adjacent pair whose concatenation is a piece with the highest score, leftmost first; pieces
  *   of type UNUSED are split back into the pair that made them.
  * - Unigram (unigram_model.cc, EncodeOptimized): Viterbi over every piece that matches at each
- *   character; scores are summed in float32 as sentencepiece does, and ties keep the first
- *   candidate found (earlier start, then shorter piece), so ids match exactly.
+ *   character, with sentencepiece's exact arithmetic: a piece's candidate score is summed and
+ *   compared in double, the best score at each offset is kept in float32 (the unknown piece's
+ *   candidate is a float32 sum); ties keep the first candidate found (earlier start).
  * Both return [surface, id] pairs; id is the unknown id for text no piece covers.
  */
 import { UserError } from '../../errors.js';
@@ -134,10 +135,12 @@ export class SpmVocab {
         if (node === undefined) break;
         const id = node.id;
         if (id < 0 || pieces[id].type === PieceType.UNUSED) continue;
-        // user-defined symbols get a bonus so that they always win (computed in double there)
+        // sentencepiece's `cond ? length * max_score_ - 0.1 : score` is a double, so the sum is
+        // compared in double against the float32 stored so far, and rounded only when stored.
+        // User-defined symbols get that bonus so that they always win.
         const candidate = pieces[id].type === PieceType.USER_DEFINED
           ? f32(this.utf8Length[id] * this.maxScore) - 0.1 + till
-          : f32(pieces[id].score + till);
+          : pieces[id].score + till;
         if (from[end] === -1 || candidate > score[end]) {
           score[end] = f32(candidate);
           from[end] = start;
@@ -147,7 +150,7 @@ export class SpmVocab {
       }
       if (!hasSingle) {
         const end = start + charLen;
-        const candidate = f32(unkScore + till);
+        const candidate = f32(unkScore + till); // float + float there: rounded before comparing
         if (from[end] === -1 || candidate > score[end]) {
           score[end] = candidate;
           from[end] = start;
