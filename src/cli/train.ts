@@ -97,7 +97,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const started = await RunPlotter.start(config.out_dir);
   const plotter = started instanceof RunPlotter ? started : undefined;
   if (!plotter) say(`note: no plot of this run (${(started as { failed: string }).failed})`);
-  const progress = new Progress(config.max_iters, { logEvery: config.log_interval, quiet });
+  const progress = new Progress(config.max_iters, { logEvery: config.log_interval, quiet, from: trainer.iterNum });
   const start = performance.now();
   const stepMs: number[] = [];
   let emaMs = 0;

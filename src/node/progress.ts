@@ -9,8 +9,12 @@ export interface ProgressOptions {
   logEvery?: number;
   /** Only log() messages: no progress lines, no info(). */
   quiet?: boolean;
-  /** The word before the counter ("iter", "merge", "chunk"). */
+  /** The word before the counter ("iter", "merge"), also in "ms/iter". */
   unit?: string;
+  /** Writes the counter instead of "UNIT done/total" (e.g. "3.1M/12.0M characters"). */
+  counter?: (done: number, total: number) => string;
+  /** The count this progress starts from (a resumed run's iteration). */
+  from?: number;
 }
 
 /** At most this many redraws a second of the live line: a terminal need not repaint per step. */
@@ -28,8 +32,12 @@ export class Progress {
   private readonly logEvery: number;
   private readonly quiet: boolean;
   private readonly unit: string;
+  private readonly counter: (done: number, total: number) => string;
+  private readonly startMs = performance.now();
   private lastLine = '';
   private lastDraw = 0;
+  private lastLogged: number;
+  private readonly from: number;
 
   constructor(private readonly total: number, opts: ProgressOptions = {}) {
     this.stream = opts.stream ?? process.stderr;
@@ -37,13 +45,19 @@ export class Progress {
     this.logEvery = Math.max(1, Math.floor(opts.logEvery ?? 1));
     this.quiet = opts.quiet ?? false;
     this.unit = opts.unit ?? 'iter';
+    this.counter = opts.counter ?? ((done, total) => `${this.unit} ${done}/${total}`);
+    this.from = this.lastLogged = opts.from ?? 0;
   }
 
-  /** `done` of `total` units; `fields` such as "loss 2.4567"; `msPerUnit` for the time left. */
-  update(done: number, fields: string, msPerUnit: number): void {
+  /**
+   * `done` of `total` units; `fields` such as "loss 2.4567". The time left comes from
+   * `msPerUnit` when given (and is shown as a rate), else from the average so far.
+   */
+  update(done: number, fields: string, msPerUnit?: number): void {
     if (this.quiet) return;
-    const left = formatDuration(Math.max(0, this.total - done) * msPerUnit);
-    const rate = msPerUnit >= 100 || !Number.isFinite(msPerUnit) ? msPerUnit.toFixed(0) : msPerUnit.toFixed(1);
+    const perUnit = msPerUnit ?? (done > this.from ? (performance.now() - this.startMs) / (done - this.from) : NaN);
+    const left = Number.isFinite(perUnit) ? `${formatDuration(Math.max(0, this.total - done) * perUnit)} left` : '';
+    const rate = msPerUnit === undefined ? '' : `${msPerUnit >= 100 ? msPerUnit.toFixed(0) : msPerUnit.toFixed(1)} ms/${this.unit}`;
     if (this.tty) {
       const now = performance.now();
       if (done !== this.total && now - this.lastDraw < 1000 / TTY_REDRAWS_PER_SECOND) return;
@@ -52,10 +66,12 @@ export class Progress {
       const width = 24;
       const filled = Math.round(pct * width);
       const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-      this.lastLine = `${this.unit} ${done}/${this.total} [${bar}] ${fields} | ${rate} ms/${this.unit} | ${left} left`;
+      this.lastLine = [`${this.counter(done, this.total)} [${bar}] ${fields}`, rate, left].filter(Boolean).join(' | ');
       this.stream.write(`\r\x1b[2K${this.lastLine}`);
-    } else if (done % this.logEvery === 0 || done === this.total) {
-      this.stream.write(`${this.unit} ${done}/${this.total}: ${fields}, ${rate} ms/${this.unit}, ${left} left\n`);
+    } else if (Math.floor(done / this.logEvery) > Math.floor(this.lastLogged / this.logEvery) || (done === this.total && this.lastLogged !== done)) {
+      // a line each time the count passes a multiple of logEvery (steps of one land on each multiple)
+      this.lastLogged = done;
+      this.stream.write([`${this.counter(done, this.total)}: ${fields}`, rate, left].filter(Boolean).join(', ') + '\n');
     }
   }
 
