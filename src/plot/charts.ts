@@ -5,8 +5,8 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { bestEval, formatDuration, median, smooth, summarize, type RunMetrics } from '../train/metrics.js';
 
-/** Above this many steps a line keeps every k-th point: an SVG of 600,000 points helps no one. */
-export const MAX_LINE_POINTS = 2000;
+/** Above this many steps a line keeps every k-th point: more than one or two a pixel shows nothing more. */
+export const MAX_LINE_POINTS = 1000;
 
 /** The series of a single-run chart, in legend order; tests find them by these names. */
 export const SERIES = {
