@@ -81,7 +81,7 @@ export function describeProgress(run: RunMetrics): string {
   return parts.join(' · ');
 }
 
-const xIter = { field: 'iter', type: 'quantitative', title: 'iteration', scale: { nice: false } } as const;
+const xIter = { field: 'iter', type: 'quantitative', title: 'iteration', scale: { nice: false }, axis: { format: ',d', tickMinStep: 1 } } as const;
 
 /**
  * One run: raw train loss (faint) and its smoothed line, the train and val estimates as points,
