@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { backendEntries } from '../node/backends.js';
+import { plotCommand } from './plot.js';
 import { prepareCommand } from './prepare.js';
 import { sampleCommand } from './sample.js';
 import { tokenizerCommand } from './tokenizer.js';
@@ -13,6 +14,7 @@ commands:
   prepare     text -> data/<dataset>/train.bin, val.bin, meta.json
   train       train a GPT (or the bigram model) with nanoGPT's loop
   sample      generate text from a checkpoint
+  plot        draw the loss of one or more runs, and compare them in a table
   tokenizer   train, encode and decode with tokenizers
   info        version and the compute backends available here
 
@@ -38,6 +40,7 @@ async function main(argv: string[]): Promise<void> {
     case 'prepare': return prepareCommand(rest);
     case 'train': return trainCommand(rest);
     case 'sample': return sampleCommand(rest);
+    case 'plot': return plotCommand(rest);
     case 'tokenizer': return tokenizerCommand(rest);
     case 'info': return info();
     case '--version': case '-v': case 'version':

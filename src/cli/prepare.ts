@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { UserError } from '../errors.js';
-import { downloadShakespeare, prepareDataset, readText } from '../node/prepare.js';
+import { downloadShakespeare, PIECE_CHARS, prepareDataset, readText } from '../node/prepare.js';
+import { Progress } from '../node/progress.js';
 import { parseArgs, takeFlags } from './args.js';
 
 export const prepareUsage = `usage: yorick prepare [--input FILE] [--dataset NAME] [--tokenizer KIND] [--data_dir data]
@@ -40,5 +41,11 @@ export async function prepareCommand(argv: string[]): Promise<void> {
   const text = readText(inputPath);
   // nanoGPT's data/shakespeare uses GPT-2's BPE; everything else defaults to characters
   const tokenizer = f.tokenizer ?? (dataset === 'shakespeare' ? 'gpt2' : 'char');
-  prepareDataset(text, dir, tokenizer, (s) => console.log(s));
+  // a large text is encoded in pieces: a live line on a terminal, ten lines in a log file
+  const progress = text.length > PIECE_CHARS
+    ? new Progress(text.length, { logEvery: Math.ceil(text.length / 10), counter: (d, t) => `encoded ${(d / 1e6).toFixed(1)}M/${(t / 1e6).toFixed(1)}M characters` })
+    : undefined;
+  prepareDataset(text, dir, tokenizer, (s) => { progress?.done(); console.log(s); },
+    { onProgress: progress && ((done, total) => progress.update(done, `${Math.round((100 * done) / total)}%`)) });
+  progress?.done();
 }

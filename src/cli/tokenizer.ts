@@ -3,6 +3,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { Progress } from '../node/progress.js';
 import { createTokenizer, loadTokenizer, readTextFile } from '../node/tokenizers.js';
 import { BpeTokenizer } from '../tokenizers/bpe/tokenizer.js';
 import { decodeUtf8Strict } from '../tokenizers/bytes.js';
@@ -60,11 +61,13 @@ function train(argv: string[]): void {
   const specialTokens = Object.fromEntries(specials.map((s, i) => [s, vocabSize + i]));
 
   const t0 = performance.now();
-  let lastLog = t0;
+  const merges = Math.max(0, vocabSize - 256);
+  // a live line on a terminal; in a log file, a line every tenth of the merges
+  const progress = new Progress(merges, { unit: 'merge', logEvery: Math.max(1, Math.ceil(merges / 10)) });
   const tok = BpeTokenizer.train(text, vocabSize, pattern, specialTokens, (m) => {
-    const now = performance.now();
-    if (now - lastLog > 1000) { console.error(`merge ${m.id - 255}/${vocabSize - 256}: ${m.left} ${m.right} -> ${m.id} (${m.count} occurrences)`); lastLog = now; }
+    progress.update(m.id - 255, `${m.left} ${m.right} -> ${m.id} (${m.count} occurrences)`);
   });
+  progress.done();
   const seconds = (performance.now() - t0) / 1000;
   const prefix = f.output ?? `bpe_${vocabSize}`;
   writeFileSync(`${prefix}.model`, tok.toMinbpeModel());

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainSplitPoint, type TokenArray } from '../data/batches.js';
+import { encodeInPieces } from '../data/pieces.js';
 import { UserError } from '../errors.js';
 import type { Tokenizer, TokenizerSpec } from '../tokenizers/types.js';
 import { createTokenizer, loadTokenizer } from './tokenizers.js';
@@ -61,20 +62,26 @@ function codePointOffset(text: string, n: number): number {
   return offset;
 }
 
+/** Texts longer than this (UTF-16 units) are encoded in pieces of this size, with progress. */
+export const PIECE_CHARS = 4_000_000;
+
 /**
  * nanoGPT's prepare.py: the first 90% of the text's characters to train.bin and the rest to
  * val.bin, each part tokenized on its own (so BPE token counts match nanoGPT's), the tokenizer
- * to meta.json, all in dir.
+ * to meta.json, all in dir. onProgress(done, total) follows the encoding, in UTF-16 units.
  */
-export function prepareDataset(text: string, dir: string, tokenizerArg: string, log: (s: string) => void): DatasetMeta {
+export function prepareDataset(text: string, dir: string, tokenizerArg: string, log: (s: string) => void,
+  opts: { pieceChars?: number; onProgress?: (done: number, total: number) => void } = {}): DatasetMeta {
   const tokenizer = createTokenizer(tokenizerArg, text);
   let chars = 0;
   for (let i = 0; i < text.length; i += text.codePointAt(i)! > 0xffff ? 2 : 1) chars++;
   log(`length of dataset in characters: ${chars.toLocaleString('en-US')}`);
   log(`tokenizer: ${tokenizer.kind}, vocab size ${tokenizer.vocabSize.toLocaleString('en-US')}`);
   const cut = codePointOffset(text, trainSplitPoint(chars));
-  const trainIds = tokenizer.encode(text.slice(0, cut));
-  const valIds = tokenizer.encode(text.slice(cut));
+  const size = opts.pieceChars ?? PIECE_CHARS;
+  const progress = opts.onProgress && ((offset: number) => (done: number) => opts.onProgress!(offset + done, text.length));
+  const trainIds = encodeInPieces(tokenizer, text.slice(0, cut), size, progress?.(0));
+  const valIds = encodeInPieces(tokenizer, text.slice(cut), size, progress?.(cut));
   const Tokens = tokenizer.vocabSize <= 65536 ? Uint16Array : Uint32Array;
   const train = Tokens.from(trainIds), val = Tokens.from(valIds);
   if (val.length < 2) throw new UserError(`the text gives only ${trainIds.length + valIds.length} tokens: too few for a train/val split`);

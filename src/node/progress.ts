@@ -1,42 +1,94 @@
-/** A one-line progress bar on a terminal; plain log lines when output is not a terminal. */
+import { formatDuration } from '../train/metrics.js';
+
+export { formatDuration };
+
+export interface ProgressOptions {
+  /** Where the lines go (default: standard error). */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Off a terminal, a line every this many units (and at the last one). */
+  logEvery?: number;
+  /** Only log() messages: no progress lines, no info(). */
+  quiet?: boolean;
+  /** The word before the counter ("iter", "merge"), also in "ms/iter". */
+  unit?: string;
+  /** Writes the counter instead of "UNIT done/total" (e.g. "3.1M/12.0M characters"). */
+  counter?: (done: number, total: number) => string;
+  /** The count this progress starts from (a resumed run's iteration). */
+  from?: number;
+}
+
+/** At most this many redraws a second of the live line: a terminal need not repaint per step. */
+const TTY_REDRAWS_PER_SECOND = 10;
+
+/**
+ * Progress for a terminal and for a file. On a terminal: one live line (a bar, the fields, the
+ * time left) with messages printed above it. Off a terminal (a pipe, a log file): a plain line
+ * every `logEvery` units and at the last one, so a log of 2,000 iterations at log_interval 10
+ * holds 200 progress lines, not 2,000 redraws.
+ */
 export class Progress {
   private readonly tty: boolean;
+  private readonly stream: NodeJS.WritableStream;
+  private readonly logEvery: number;
+  private readonly quiet: boolean;
+  private readonly unit: string;
+  private readonly counter: (done: number, total: number) => string;
+  private readonly startMs = performance.now();
   private lastLine = '';
+  private lastDraw = -Infinity; // the first update always draws
+  private lastLogged: number;
+  private readonly from: number;
 
-  constructor(private readonly total: number, private readonly stream: NodeJS.WriteStream = process.stderr, private readonly logEvery = 1) {
-    this.tty = !!stream.isTTY;
+  constructor(private readonly total: number, opts: ProgressOptions = {}) {
+    this.stream = opts.stream ?? process.stderr;
+    this.tty = !!(opts.stream ?? process.stderr).isTTY;
+    this.logEvery = Math.max(1, Math.floor(opts.logEvery ?? 1));
+    this.quiet = opts.quiet ?? false;
+    this.unit = opts.unit ?? 'iter';
+    this.counter = opts.counter ?? ((done, total) => `${this.unit} ${done}/${total}`);
+    this.from = this.lastLogged = opts.from ?? 0;
   }
 
-  update(iter: number, fields: string, msPerIter: number): void {
-    const left = Math.max(0, this.total - iter) * msPerIter;
-    const pct = this.total > 0 ? iter / this.total : 1;
-    const width = 24;
-    const filled = Math.round(pct * width);
-    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    const line = `iter ${iter}/${this.total} [${bar}] ${fields} | ${msPerIter.toFixed(1)} ms/iter | ${formatDuration(left)} left`;
+  /**
+   * `done` of `total` units; `fields` such as "loss 2.4567". The time left comes from
+   * `msPerUnit` when given (and is shown as a rate), else from the average so far.
+   */
+  update(done: number, fields: string, msPerUnit?: number): void {
+    if (this.quiet) return;
+    const perUnit = msPerUnit ?? (done > this.from ? (performance.now() - this.startMs) / (done - this.from) : NaN);
+    const left = Number.isFinite(perUnit) ? `${formatDuration(Math.max(0, this.total - done) * perUnit)} left` : '';
+    const rate = msPerUnit === undefined ? '' : `${msPerUnit >= 100 ? msPerUnit.toFixed(0) : msPerUnit.toFixed(1)} ms/${this.unit}`;
     if (this.tty) {
-      this.stream.write(`\r\x1b[2K${line}`);
-      this.lastLine = line;
-    } else if (iter % this.logEvery === 0 || iter === this.total) {
-      this.stream.write(line + '\n');
+      const now = performance.now();
+      if (done !== this.total && now - this.lastDraw < 1000 / TTY_REDRAWS_PER_SECOND) return;
+      this.lastDraw = now;
+      const pct = this.total > 0 ? Math.min(1, done / this.total) : 1;
+      const width = 24;
+      const filled = Math.round(pct * width);
+      const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
+      this.lastLine = [`${this.counter(done, this.total)} [${bar}] ${fields}`, rate, left].filter(Boolean).join(' | ');
+      this.stream.write(`\r\x1b[2K${this.lastLine}`);
+    } else if (Math.floor(done / this.logEvery) > Math.floor(this.lastLogged / this.logEvery) || (done === this.total && this.lastLogged !== done)) {
+      // a line each time the count passes a multiple of logEvery (steps of one land on each multiple)
+      this.lastLogged = done;
+      this.stream.write([`${this.counter(done, this.total)}: ${fields}`, rate, left].filter(Boolean).join(', ') + '\n');
     }
   }
 
-  /** Prints a message above the bar. */
+  /** A message above the live line, printed even when quiet (evaluations). */
   log(message: string): void {
     if (this.tty && this.lastLine) this.stream.write(`\r\x1b[2K${message}\n${this.lastLine}`);
     else this.stream.write(message + '\n');
   }
 
+  /** A message above the live line, left out when quiet (saves, notes). */
+  info(message: string): void {
+    if (!this.quiet) this.log(message);
+  }
+
+  /** Ends the live line. */
   done(): void {
     if (this.tty && this.lastLine) this.stream.write('\n');
     this.lastLine = '';
   }
-}
-
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
