@@ -5,7 +5,8 @@ import { generateTokens } from '../src/models/generate.js';
 import { GPT } from '../src/models/gpt.js';
 import { loadBackend } from '../src/node/backends.js';
 import { AdamW } from '../src/optim/adamw.js';
-import { Rng } from '../src/tensor/rng.js';
+import { XoshiroRng } from '../src/tensor/xoshiro.js';
+import { TorchGenerator } from '../src/tensor/torch-generator.js';
 import { IntTensor } from '../src/tensor/tensor.js';
 import { trainStep } from '../src/train/trainer.js';
 
@@ -69,7 +70,7 @@ function matmulShapes(): Omit<MatmulResult, 'gflops'>[] {
 
 /** Matmul throughput on a CPU backend (buffers filled in place). */
 async function benchMatmul(be: CpuBackend, slow: boolean): Promise<{ shapes: MatmulResult[]; total: number }> {
-  const rng = new Rng(7);
+  const rng = new XoshiroRng(7);
   let flops = 0, ms = 0;
   const shapes: MatmulResult[] = [];
   for (const s of matmulShapes()) {
@@ -88,7 +89,7 @@ async function benchMatmul(be: CpuBackend, slow: boolean): Promise<{ shapes: Mat
   return { shapes, total: flops / (ms * 1e6) };
 }
 
-function randomBatch(rng: Rng): { x: IntTensor; y: IntTensor } {
+function randomBatch(rng: XoshiroRng): { x: IntTensor; y: IntTensor } {
   const T = shakespeareCharCpu.block_size, V = shakespeareCharCpu.vocab_size;
   const x = new Int32Array(BATCH * T), y = new Int32Array(BATCH * T);
   for (let i = 0; i < x.length; i++) {
@@ -101,10 +102,11 @@ function randomBatch(rng: Rng): { x: IntTensor; y: IntTensor } {
 async function benchTraining(be: Backend, slow: boolean, quick: boolean): Promise<{ times: number[]; losses: number[] }> {
   const model = new GPT(shakespeareCharCpu, { seed: 1337, backend: be });
   const opt = new AdamW(model.namedParameters(), { lr: 1e-3, betas: [0.9, 0.99], weightDecay: 0.1 });
-  const rng = new Rng(1);
+  const rng = new XoshiroRng(1);
   const losses: number[] = [];
+  const batches = { current: randomBatch(rng), next: () => randomBatch(rng) };
   const step = async () => {
-    losses.push(await trainStep(model, opt, () => randomBatch(rng), { gradClip: 1 }));
+    losses.push(await trainStep(model, opt, batches, { gradClip: 1 }));
   };
   for (let i = 0; i < (slow ? 1 : 5); i++) await step();
   losses.length = 0;
@@ -117,7 +119,7 @@ async function samplingRate(model: GPT, tokens: number, useCache: boolean): Prom
   const idx = new IntTensor(Int32Array.of(0), [1, 1]);
   const t0 = performance.now();
   let n = 0;
-  for await (const _ of generateTokens(model, idx, tokens, { useCache }, new Rng(42))) n++;
+  for await (const _ of generateTokens(model, idx, tokens, { useCache }, new TorchGenerator(42))) n++;
   return n / ((performance.now() - t0) / 1000);
 }
 

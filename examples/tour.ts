@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { AdamW, BatchSampler, BigramLanguageModel, CharTokenizer, defaultBackend, generate, GPT, IntTensor, Rng,
-  splitTrainVal, tidy } from 'yorick/node'; // in Node the fastest backend that loads here is the default
+import { AdamW, BatchSampler, BigramLanguageModel, CharTokenizer, defaultBackend, generate, GPT, IntTensor, splitTrainVal,
+  tidy } from 'yorick/node'; // in Node the fastest backend that loads here is the default
 
 // 0. the text: Tiny Shakespeare, where `yorick prepare` (or `npm start`) downloads it
 const text = readFileSync('data/shakespeare_char/input.txt', 'utf8');
@@ -38,5 +38,5 @@ for (let it = 0; it <= 300; it++) {
 }
 
 // 6. sampling: softmax + multinomial, temperature / top-k / top-p, with the KV cache
-const out = await generate(model, IntTensor.from([[0]]), 200, { temperature: 0.8, topK: 200 }, new Rng(1337));
+const out = await generate(model, IntTensor.from([[0]]), 200, { temperature: 0.8, topK: 200 });
 console.log(tok.decode(out.data));

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import type { CpuBackend } from '../src/backend/cpu.js';
 import { ReferenceBackend } from '../src/backend/reference/reference.js';
 import { configureNative, loadNativeBackend, nativeInfo } from '../src/backend/native/native-backend.js';
-import { Rng } from '../src/tensor/rng.js';
+import { XoshiroRng } from '../src/tensor/xoshiro.js';
 import { assertClose } from './helpers.js';
 
 const native = loadNativeBackend();
@@ -14,13 +14,13 @@ const skip = native ? false : `native backend not available: ${nativeInfo().why}
 const reference = new ReferenceBackend();
 const TOL = 2e-5;
 
-function randn(n: number, rng: Rng, scale = 1): Float32Array {
+function randn(n: number, rng: XoshiroRng, scale = 1): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
   return a;
 }
 
-function ids(n: number, max: number, rng: Rng, allowIgnore = false): Int32Array {
+function ids(n: number, max: number, rng: XoshiroRng, allowIgnore = false): Int32Array {
   const a = new Int32Array(n);
   for (let i = 0; i < n; i++) a[i] = allowIgnore && i % 7 === 3 ? -1 : Math.floor(rng.random() * max);
   return a;
@@ -29,7 +29,7 @@ function ids(n: number, max: number, rng: Rng, allowIgnore = false): Int32Array 
 /** A case builds its inputs from a seed and runs on a backend; it returns every output buffer and number. */
 interface Case {
   name: string;
-  run(be: CpuBackend, rng: Rng): (Float32Array | number)[];
+  run(be: CpuBackend, rng: XoshiroRng): (Float32Array | number)[];
 }
 
 function copyTo(be: CpuBackend, src: Float32Array): Float32Array {
@@ -147,7 +147,7 @@ for (const n of [1, 19, 5000, 70003]) {
 }
 
 function runCase(c: Case, be: CpuBackend): (Float32Array | number)[] {
-  return c.run(be, new Rng(c.name.length * 7919 + 17));
+  return c.run(be, new XoshiroRng(c.name.length * 7919 + 17));
 }
 
 function compare(c: Case, got: (Float32Array | number)[], want: (Float32Array | number)[], tol: number): void {

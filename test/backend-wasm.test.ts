@@ -13,7 +13,7 @@ import { kernelsUrl, loadWasmBackend } from '../src/backend/wasm/node-wasm.js';
 import type { WasmBackend } from '../src/backend/wasm/wasm-backend.js';
 import { GPT } from '../src/models/gpt.js';
 import { AdamW } from '../src/optim/adamw.js';
-import { Rng } from '../src/tensor/rng.js';
+import { XoshiroRng } from '../src/tensor/xoshiro.js';
 import { IntTensor } from '../src/tensor/tensor.js';
 import { trainStep } from '../src/train/trainer.js';
 import { repoRoot } from './helpers.js';
@@ -28,7 +28,7 @@ try {
 }
 const skip = wasm1 && wasm3 ? false : why;
 
-function filled(be: CpuBackend, n: number, rng: Rng): Float32Array {
+function filled(be: CpuBackend, n: number, rng: XoshiroRng): Float32Array {
   const b = be.alloc(n);
   for (let i = 0; i < n; i++) b[i] = rng.random() * 2 - 1;
   return b;
@@ -36,7 +36,7 @@ function filled(be: CpuBackend, n: number, rng: Rng): Float32Array {
 
 /** Runs the same kernels on a backend from the same seed; returns every output. */
 function kernelOutputs(be: CpuBackend): Float32Array[] {
-  const rng = new Rng(5);
+  const rng = new XoshiroRng(5);
   const [M, N, K] = [130, 67, 301];
   const a = filled(be, M * K, rng), b = filled(be, K * N, rng), c = be.alloc(M * N), c2 = be.alloc(N * K);
   be.matmul(c, a, b, M, N, K, false, false, false);
@@ -57,11 +57,11 @@ function kernelOutputs(be: CpuBackend): Float32Array[] {
 async function trainLosses(be: CpuBackend, steps: number, onStep?: (i: number) => void): Promise<number[]> {
   const model = new GPT({ block_size: 16, vocab_size: 11, n_layer: 2, n_head: 2, n_embd: 24, dropout: 0.1, bias: true }, { seed: 3, backend: be });
   const opt = new AdamW(model.namedParameters(), { lr: 1e-2 });
-  const rng = new Rng(9);
+  const rng = new XoshiroRng(9);
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
     const ids = () => new IntTensor(Int32Array.from({ length: 4 * 16 }, () => rng.int(11)), [4, 16]);
-    losses.push(await trainStep(model, opt, () => ({ x: ids(), y: ids() }), { gradClip: 1 }));
+    losses.push(await trainStep(model, opt, { current: { x: ids(), y: ids() }, next: () => ({ x: ids(), y: ids() }) }, { gradClip: 1 }));
     onStep?.(i);
   }
   return losses;
@@ -103,7 +103,7 @@ describe('wasm backend', { skip }, () => {
   });
 
   test('kernels take plain Float32Arrays too (copied in, results copied back)', () => {
-    const rng = new Rng(2);
+    const rng = new XoshiroRng(2);
     const [M, N, K] = [9, 13, 17];
     const a = Float32Array.from({ length: M * K }, () => rng.random()), b = Float32Array.from({ length: K * N }, () => rng.random());
     const plain = new Float32Array(M * N).fill(1);

@@ -10,12 +10,13 @@ import { layerNorm } from '../src/ops/layernorm.js';
 import { linear, matmul } from '../src/ops/linear.js';
 import { crossEntropy, softmax } from '../src/ops/loss.js';
 import { lastPosition } from '../src/ops/slice.js';
-import { Rng } from '../src/tensor/rng.js';
+import { XoshiroRng } from '../src/tensor/xoshiro.js';
+import { TorchGenerator } from '../src/tensor/torch-generator.js';
 import { IntTensor, noGrad, Tensor } from '../src/tensor/tensor.js';
 
 const backend = new ReferenceBackend();
 
-function randn(shape: number[], rng: Rng, scale = 1): Tensor {
+function randn(shape: number[], rng: XoshiroRng, scale = 1): Tensor {
   const values = Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => rng.normal() * scale);
   return Tensor.from(values, shape, { backend, requiresGrad: true });
 }
@@ -25,7 +26,7 @@ function randn(shape: number[], rng: Rng, scale = 1): Tensor {
  * for every element of every input. f must be deterministic (re-seed any rng inside it).
  */
 function gradcheck(name: string, inputs: Tensor[], f: (...xs: Tensor[]) => Tensor, h = 1e-2, tol = 2e-2): void {
-  const rng = new Rng(99);
+  const rng = new XoshiroRng(99);
   const out0 = noGrad(() => f(...inputs));
   const R = Float64Array.from({ length: out0.size }, () => rng.normal());
   const loss = (o: Tensor) => o.dataSync().reduce((s, v, i) => s + v * R[i], 0);
@@ -55,7 +56,7 @@ function gradcheck(name: string, inputs: Tensor[], f: (...xs: Tensor[]) => Tenso
   });
 }
 
-const rng = new Rng(1);
+const rng = new XoshiroRng(1);
 
 test('matmul', () => gradcheck('matmul', [randn([3, 4], rng), randn([4, 5], rng)], (a, b) => matmul(a, b)));
 test('linear with bias, 3-D input', () => gradcheck('linear', [randn([2, 3, 4], rng), randn([5, 4], rng), randn([5], rng)], (x, w, b) => linear(x, w, b)));
@@ -74,14 +75,14 @@ test('layerNorm with and without bias', () => {
 });
 test('causal self-attention', () => gradcheck('attention', [randn([2, 5, 12], rng)], (qkv) => causalSelfAttention(qkv, 2)));
 test('causal self-attention with dropout on the probabilities', () => {
-  gradcheck('attention dropout', [randn([1, 4, 12], rng)], (qkv) => causalSelfAttention(qkv, 2, 0.3, new Rng(5)));
+  gradcheck('attention dropout', [randn([1, 4, 12], rng)], (qkv) => causalSelfAttention(qkv, 2, 0.3, new TorchGenerator(5)));
 });
 test('crossEntropy with ignored targets', () => {
   const targets = IntTensor.from([2, -1, 0, 4, 1, -1], [6]);
   gradcheck('crossEntropy', [randn([6, 5], rng)], (l) => crossEntropy(l, targets));
 });
 test('softmax with temperature', () => gradcheck('softmax', [randn([3, 5], rng)], (x) => softmax(x, 0.7)));
-test('dropout', () => gradcheck('dropout', [randn([30], rng)], (x) => dropout(x, 0.4, true, new Rng(3))));
+test('dropout', () => gradcheck('dropout', [randn([30], rng)], (x) => dropout(x, 0.4, true, new TorchGenerator(3))));
 test('lastPosition and view', () => gradcheck('lastPosition', [randn([2, 3, 4], rng)], (x) => lastPosition(x.view([2, 3, 4])).view([-1])));
 
 test('crossEntropy matches -log softmax exactly on a hand example', () => {

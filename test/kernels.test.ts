@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import type { Backend } from '../src/backend/backend.js';
 import { ReferenceBackend } from '../src/backend/reference/reference.js';
-import { Rng } from '../src/tensor/rng.js';
+import { XoshiroRng } from '../src/tensor/xoshiro.js';
 import { assertClose, backendsUnderTest } from './helpers.js';
 
 const reference = new ReferenceBackend();
@@ -13,7 +13,7 @@ const fast = (await backendsUnderTest()).filter((b) => b.name !== 'reference');
 class Bufs {
   /** Every buffer made, with its length. */
   readonly made = new Map<unknown, number>();
-  constructor(readonly be: Backend, readonly rng: Rng) {}
+  constructor(readonly be: Backend, readonly rng: XoshiroRng) {}
   /** A buffer holding the given host values. */
   of(values: Float32Array): unknown {
     const b = this.be.alloc(values.length, false);
@@ -45,8 +45,8 @@ function kernel(name: string, tol: number, shapes: unknown[][], run: (b: Bufs, .
   for (const be of fast) {
     test(`${name} on ${be.name}`, async () => {
       for (const [si, shape] of shapes.entries()) {
-        const want = await run(new Bufs(reference, new Rng(1000 + si)), ...(shape as never[]));
-        const got = await run(new Bufs(be, new Rng(1000 + si)), ...(shape as never[]));
+        const want = await run(new Bufs(reference, new XoshiroRng(1000 + si)), ...(shape as never[]));
+        const got = await run(new Bufs(be, new XoshiroRng(1000 + si)), ...(shape as never[]));
         for (const k of Object.keys(want)) assertClose(got[k], want[k], tol, `${name} [${shape.join(', ')}] ${k}`);
       }
     });
@@ -193,7 +193,7 @@ describe('kernels against the reference backend', () => {
 describe('cached attention against the fused kernel', () => {
   for (const be of [reference, ...fast]) {
     test(`on ${be.name}`, async () => {
-      const B = 2, T = 9, C = 12, H = 3, rng = new Rng(5);
+      const B = 2, T = 9, C = 12, H = 3, rng = new XoshiroRng(5);
       const b = new Bufs(be, rng);
       const host = Float32Array.from({ length: B * T * 3 * C }, () => rng.random() * 2 - 1);
       const out = b.rand(B * T * C), att = b.rand(B * H * T * T);

@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import { canEncodeInPieces, encodeInPieces, pieceEnds } from '../src/data/pieces.js';
 import { createTokenizer } from '../src/node/tokenizers.js';
 import { BpeTokenizer } from '../src/tokenizers/bpe/tokenizer.js';
-import { Rng } from '../src/tensor/rng.js';
+import { XoshiroRng } from '../src/tensor/xoshiro.js';
 import { shakespearePath, shakespeareSkip } from './helpers.js';
 
 // lines that end and start in every way the split patterns treat differently: runs of spaces
 // and newlines before a letter, punctuation, contractions, digits, CRLF, accents, emoji
-const rng = new Rng(5);
+const rng = new XoshiroRng(5);
 const bits = ['  \nA', '\n\nB', 'x.\nC', "it's\nD", '123\n4', 'é\nÉ', '😀\nx', '\r\nX', '\t\nY', ' \n \nZ', 'word\nword', ';\n\'s', 'Ünï\ncode', ' ', '  ', 'the', 'King', '\n'];
 let tricky = '';
 while (tricky.length < 30000) tricky += bits[rng.int(bits.length)];

@@ -7,7 +7,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Rng } from '../src/tensor/rng.js';
+import { XoshiroRng } from '../src/tensor/xoshiro.js';
 import { parseMetrics, smooth } from '../src/train/metrics.js';
 import { repoRoot } from './helpers.js';
 
@@ -19,7 +19,7 @@ function yorick(...args: string[]): { code: number; stdout: string; stderr: stri
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const rng = new Rng(11);
+const rng = new XoshiroRng(11);
 const words = ['the', 'king', 'shall', 'speak', 'and', 'we', 'hear', 'him', 'now', 'my', 'lord'];
 let text = '';
 while (text.length < 20000) text += words[rng.int(words.length)] + (rng.random() < 0.1 ? '.\n' : ' ');
@@ -84,20 +84,21 @@ test('metrics.jsonl: a truncated last line is skipped with a note; a resumed run
   const lines = [
     { event: 'start', iter: 0, init_from: 'scratch', backend: 'wasm', model: 'gpt', params: 10, config: { max_iters: 4 }, time: t(0) },
     { iter: 0, train_loss: 4, val_loss: 4.1, saved: false, time: t(1) },
-    { iter: 1, loss: 3.9, lr: 1e-3, ms: 10, time: t(2) },
-    { iter: 2, loss: 3.8, lr: 1e-3, ms: 30, time: t(3) },
+    // steps numbered as nanoGPT numbers them: step k follows the evaluation at k
+    { iter: 0, loss: 3.9, lr: 1e-3, ms: 10, time: t(2) },
+    { iter: 1, loss: 3.8, lr: 1e-3, ms: 30, time: t(3) },
     { iter: 2, train_loss: 3.7, val_loss: 3.75, saved: true, time: t(4) },
-    { iter: 3, loss: 3.6, lr: 1e-3, ms: 20, time: t(5) },
+    { iter: 2, loss: 3.6, lr: 1e-3, ms: 20, time: t(5) },
     // killed here; resumed from the checkpoint at 2, ten seconds later
     { event: 'start', iter: 2, init_from: 'resume', backend: 'native', model: 'gpt', params: 10, config: { max_iters: 4 }, time: t(15) },
-    { iter: 3, loss: 3.5, lr: 1e-3, ms: 12, time: t(16) },
-    { iter: 4, loss: 3.4, lr: 1e-3, ms: 14, time: t(17) },
+    { iter: 2, loss: 3.5, lr: 1e-3, ms: 12, time: t(16) },
+    { iter: 3, loss: 3.4, lr: 1e-3, ms: 14, time: t(17) },
     { iter: 4, train_loss: 3.3, val_loss: 3.35, saved: true, time: t(18) },
   ].map((r) => JSON.stringify(r)).join('\n') + '\n{"iter": 5, "lo';
   const { run, notes } = parseMetrics(lines, 'run', 'run/metrics.jsonl');
   assert.equal(notes.length, 1);
   assert.match(notes[0], /run\/metrics\.jsonl: skipped a truncated last line/);
-  assert.deepEqual(run.steps.map((s) => [s.iter, s.loss]), [[1, 3.9], [2, 3.8], [3, 3.5], [4, 3.4]]);
+  assert.deepEqual(run.steps.map((s) => [s.iter, s.loss]), [[0, 3.9], [1, 3.8], [2, 3.5], [3, 3.4]]);
   assert.deepEqual(run.evals.map((e) => e.iter), [0, 2, 4]);
   assert.equal(run.start?.backend, 'native', 'the latest start record');
   assert.equal(run.wallMs, 5000 + 3000, 'the two parts of the run, not the time it lay dead');

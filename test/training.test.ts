@@ -9,6 +9,7 @@ import { IntTensor, liveTensorCount } from '../src/tensor/tensor.js';
 import { CharTokenizer } from '../src/tokenizers/char.js';
 import { builtinConfigs, defaultTrainConfig, resolveConfig } from '../src/train/config.js';
 import { Trainer, trainStep } from '../src/train/trainer.js';
+import { type CheckpointState, loadCheckpoint, serializeCheckpoint } from '../src/train/checkpoint.js';
 import { ReferenceBackend } from '../src/backend/reference/reference.js';
 import { assertClose, shakespearePath, shakespeareSkip } from './helpers.js';
 
@@ -70,7 +71,8 @@ test('trainStep with accumulation steps equals the same micro-batches accumulate
   });
   const o1 = new AdamW(m1.namedParameters()), o2 = new AdamW(m2.namedParameters());
   let k = 0;
-  const loss = await trainStep(m1, o1, () => batch(k++), { accumulationSteps: 3, gradClip: 0.5 });
+  const stream = { current: batch(k++), next: () => batch(k++) };
+  const loss = await trainStep(m1, o1, stream, { accumulationSteps: 3, gradClip: 0.5 });
   let last = 0;
   for (let j = 0; j < 3; j++) {
     const { x, y } = batch(j);
@@ -79,7 +81,8 @@ test('trainStep with accumulation steps equals the same micro-batches accumulate
     mulScalar(l, 1 / 3).backward();
   }
   o2.step(0.5);
-  assert.equal(k, 3);
+  assert.equal(k, 4, 'three batches trained, the fourth drawn ahead for the next step');
+  assert.deepEqual(stream.current.x.data, batch(3).x.data);
   assert.equal(loss, last, 'the loss reported is the last micro-batch\'s');
   const p2 = m2.namedParameters();
   for (const [name, p] of m1.namedParameters()) assertClose(p.dataSync(), p2.get(name)!.dataSync(), 1e-6, name);
@@ -167,4 +170,24 @@ test('no op reads memory it asked for uninitialized (NaN-filled "empty" buffers 
   const poisoned = run(new PoisonBackend());
   assert.ok(clean.every(Number.isFinite));
   assert.deepEqual(poisoned, clean);
+});
+
+test('seeds: PyTorch\'s range is accepted, anything else is refused naming the value', () => {
+  assert.equal(resolveConfig({}, { seed: '-1' }).seed, -1);
+  assert.throws(() => resolveConfig({}, { seed: '1.5' }), /seed must be an integer.*1\.5/);
+  assert.throws(() => resolveConfig({}, { seed: String(2 ** 70) }), /seed/);
+});
+
+test('a checkpoint from the earlier (xoshiro) generator loads for sampling; resuming it says why it cannot continue', async () => {
+  const tokens = Uint16Array.from({ length: 400 }, (_, i) => (i * 7) % 20);
+  const config = resolveConfig({}, { n_layer: '1', n_head: '1', n_embd: '8', block_size: '8', batch_size: '2' });
+  const data = { ...splitTrainVal(tokens, 20), vocabSize: 20, tokenizer: { kind: 'char' as const, chars: [] } };
+  const trainer = new Trainer(config, data, { backend });
+  const state = { model: trainer.model.spec(), tokenizer: data.tokenizer, config: { ...config }, iter_num: 5, best_val_loss: 3,
+    rng: { batch: [1, 2, 3, 4], model: [5, 6, 7, 8] } };
+  const bytes = await serializeCheckpoint(trainer.model, trainer.optimizer, state as unknown as CheckpointState);
+  const loaded = loadCheckpoint(bytes, 'old.safetensors', { backend });
+  assert.equal(loaded.state.iter_num, 5);
+  assert.throws(() => new Trainer(config, data, { resume: loaded, backend, resumeWhere: 'old.safetensors' }),
+    /old\.safetensors was written by an earlier yorick whose random streams were not PyTorch's.*init_from=scratch/);
 });

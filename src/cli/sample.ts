@@ -5,7 +5,6 @@ import { generateTokens } from '../models/generate.js';
 import { loadBackend } from '../node/backends.js';
 import { loadCheckpointFile } from '../node/checkpoint.js';
 import { loadTokenizer } from '../node/tokenizers.js';
-import { Rng } from '../tensor/rng.js';
 import { IntTensor } from '../tensor/tensor.js';
 import { intFlag, numberFlag, parseArgs, takeFlags } from './args.js';
 import { CHECKPOINT_FILE } from './train.js';
@@ -42,7 +41,8 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     start = readFileSync(path, 'utf8');
   }
   const backend = await loadBackend(f.device ?? 'auto');
-  const { model, state } = loadCheckpointFile(join(outDir, CHECKPOINT_FILE), { backend });
+  // seeded before the model is built, as sample.py does: the same seed gives nanoGPT's samples
+  const { model, state } = loadCheckpointFile(join(outDir, CHECKPOINT_FILE), { backend, seed });
   const tokenizer = loadTokenizer(state.tokenizer);
   let ids: number[];
   try {
@@ -51,12 +51,11 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     throw new UserError(`--start: ${(e as Error).message}`);
   }
   if (ids.length === 0) throw new UserError('--start encodes to no tokens; give at least one character');
-  const rng = new Rng(seed);
   for (let s = 0; s < numSamples; s++) {
     const decoder = tokenizer.streamDecoder();
     process.stdout.write(start);
     const idx = new IntTensor(Int32Array.from(ids), [1, ids.length]);
-    for await (const next of generateTokens(model, idx, maxNewTokens, { temperature, topK, topP }, rng)) {
+    for await (const next of generateTokens(model, idx, maxNewTokens, { temperature, topK, topP })) {
       process.stdout.write(decoder.push(next));
     }
     process.stdout.write(decoder.flush() + '\n---------------\n');

@@ -94,7 +94,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       emaMs = emaMs === 0 ? e.ms : 0.9 * emaMs + 0.1 * e.ms;
       stepMs.push(e.ms);
       metric({ iter: e.iter, loss: e.loss, lr: e.lr, ms: e.ms });
-      progress.update(e.iter, `loss ${e.loss.toFixed(4)}, lr ${e.lr.toExponential(2)}`, emaMs);
+      progress.update(e.iter + 1, `loss ${e.loss.toFixed(4)}, lr ${e.lr.toExponential(2)}`, emaMs);
     },
     onEval: (e) => {
       metric({ iter: e.iter, train_loss: e.train, val_loss: e.val, saved: e.saved });

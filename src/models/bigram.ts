@@ -3,7 +3,7 @@ import { defaultBackend } from '../backend/default.js';
 import { Embedding } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { crossEntropy } from '../ops/loss.js';
-import { Rng } from '../tensor/rng.js';
+import { TorchGenerator } from '../tensor/torch-generator.js';
 import type { IntTensor } from '../tensor/tensor.js';
 import type { LanguageModel, ModelOptions, ModelOutput, ModelSpec } from './model.js';
 
@@ -11,18 +11,18 @@ import type { LanguageModel, ModelOptions, ModelOutput, ModelSpec } from './mode
 export class BigramLanguageModel extends Module implements LanguageModel {
   readonly token_embedding_table: Embedding;
   readonly blockSize: number;
-  readonly rng: Rng;
+  readonly generator: TorchGenerator;
   readonly backend: Backend;
 
   constructor(readonly vocabSize: number, blockSize = 8, opts: ModelOptions = {}) {
     super();
     if (!Number.isInteger(vocabSize) || vocabSize < 1) throw new Error(`vocab_size must be a positive integer, got ${vocabSize}`);
     this.blockSize = blockSize;
-    this.rng = new Rng(opts.seed ?? 1337);
+    this.generator = opts.generator ?? new TorchGenerator(opts.seed ?? 1337);
     this.backend = opts.backend ?? defaultBackend();
-    // nn.Embedding's default init: N(0, 1)
+    // nn.Embedding's default init, N(0, 1), drawn as the lecture's model draws it
     this.token_embedding_table = this.registerModule('token_embedding_table',
-      new Embedding(vocabSize, vocabSize, { rng: this.rng, backend: this.backend }, 1));
+      new Embedding(vocabSize, vocabSize, { backend: this.backend, generator: this.generator }));
   }
 
   forward(idx: IntTensor, targets?: IntTensor): ModelOutput {

@@ -1,4 +1,4 @@
-import { Rng } from '../tensor/rng.js';
+import type { TorchGenerator } from '../tensor/torch-generator.js';
 import { IntTensor, noGrad, tidy } from '../tensor/tensor.js';
 import type { LanguageModel } from './model.js';
 import { checkSamplingOptions, sampleFromLogits, type SamplingOptions } from './sampling.js';
@@ -16,10 +16,12 @@ export interface GenerateOptions extends SamplingOptions {
 
 /**
  * Yields new tokens one at a time for each row of idx [B, T]: the context is cropped to the
- * model's block_size, the last position's logits are sampled. Each yield is [B] token ids.
+ * model's block_size, the last position's logits are sampled. Each yield is [B] token ids. Draws
+ * come from `generator`, by default the model's own stream (as the lecture's generate continues
+ * the stream that built the model).
  */
 export async function* generateTokens(model: LanguageModel, idx: IntTensor, maxNewTokens: number,
-  opts: GenerateOptions = {}, rng: Rng = new Rng(1337)): AsyncGenerator<Int32Array> {
+  opts: GenerateOptions = {}, generator: TorchGenerator = model.generator): AsyncGenerator<Int32Array> {
   checkSamplingOptions(opts);
   if (idx.shape.length !== 2 || idx.shape[1] < 1) throw new Error(`generate: idx must be [B, T] with T >= 1, got [${idx.shape.join(', ')}]`);
   const [B] = idx.shape;
@@ -43,7 +45,7 @@ export async function* generateTokens(model: LanguageModel, idx: IntTensor, maxN
       const values = await logits.data();
       logits.dispose();
       const next = new Int32Array(B);
-      for (let b = 0; b < B; b++) next[b] = sampleFromLogits(values.subarray((b + 1) * perRow - V, (b + 1) * perRow), opts, rng);
+      for (let b = 0; b < B; b++) next[b] = sampleFromLogits(values.subarray((b + 1) * perRow - V, (b + 1) * perRow), opts, generator);
       rows.forEach((r, b) => r.push(next[b]));
       yield next;
     }
@@ -54,12 +56,12 @@ export async function* generateTokens(model: LanguageModel, idx: IntTensor, maxN
 }
 
 /** nanoGPT's model.generate: idx [B, T] -> [B, T + maxNewTokens]. */
-export async function generate(model: LanguageModel, idx: IntTensor, maxNewTokens: number, opts: GenerateOptions = {}, rng?: Rng): Promise<IntTensor> {
+export async function generate(model: LanguageModel, idx: IntTensor, maxNewTokens: number, opts: GenerateOptions = {}, generator?: TorchGenerator): Promise<IntTensor> {
   const [B, T] = idx.shape;
   const out = new Int32Array(B * (T + maxNewTokens));
   for (let b = 0; b < B; b++) out.set(idx.data.subarray(b * T, (b + 1) * T), b * (T + maxNewTokens));
   let n = 0;
-  for await (const next of generateTokens(model, idx, maxNewTokens, opts, rng)) {
+  for await (const next of generateTokens(model, idx, maxNewTokens, opts, generator)) {
     for (let b = 0; b < B; b++) out[b * (T + maxNewTokens) + T + n] = next[b];
     n++;
   }

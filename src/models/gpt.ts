@@ -8,9 +8,10 @@ import { add, gelu } from '../ops/elementwise.js';
 import { linear } from '../ops/linear.js';
 import { crossEntropy } from '../ops/loss.js';
 import { lastPosition } from '../ops/slice.js';
-import { Rng } from '../tensor/rng.js';
+import { TorchGenerator } from '../tensor/torch-generator.js';
 import { IntTensor, isGradEnabled, Tensor } from '../tensor/tensor.js';
 import { cachedAttention, KVCache } from './kv-cache.js';
+import { initNanoGptWeights } from './nanogpt-init.js';
 import type { LanguageModel, ModelOptions, ModelOutput, ModelSpec } from './model.js';
 
 /** nanoGPT's GPTConfig, with its field names and defaults (GPT-2 124M). */
@@ -40,14 +41,11 @@ export function checkGPTConfig(c: GPTConfig): void {
 class CausalSelfAttention extends Module {
   readonly c_attn: Linear;
   readonly c_proj: Linear;
-  private readonly rng: Rng;
-  constructor(private readonly config: GPTConfig, init: ParamInit) {
+  constructor(private readonly config: GPTConfig, init: ParamInit, private readonly generator: TorchGenerator) {
     super();
-    this.rng = init.rng;
-    const { n_embd, n_layer, bias } = config;
+    const { n_embd, bias } = config;
     this.c_attn = this.registerModule('c_attn', new Linear(n_embd, 3 * n_embd, bias, init));
-    // nanoGPT: residual projections get std 0.02 / sqrt(2 * n_layer)
-    this.c_proj = this.registerModule('c_proj', new Linear(n_embd, n_embd, bias, init, 0.02 / Math.sqrt(2 * n_layer)));
+    this.c_proj = this.registerModule('c_proj', new Linear(n_embd, n_embd, bias, init));
   }
   forward(x: Tensor, cache?: { kv: KVCache; layer: number }): Tensor {
     const p = this.training ? this.config.dropout : 0;
@@ -56,27 +54,25 @@ class CausalSelfAttention extends Module {
     if (cache && cache.kv.length > 0) {
       y = cachedAttention(qkv, cache.kv, cache.layer, this.config.n_head); // (B, T, C), keys from the cache too
     } else {
-      y = causalSelfAttention(qkv, this.config.n_head, p, this.rng); // (B, T, C)
+      y = causalSelfAttention(qkv, this.config.n_head, p, this.generator); // (B, T, C)
       cache?.kv.store(cache.layer, qkv); // a prefill runs the fused kernel and fills the cache
     }
-    return dropout(this.c_proj.forward(y), p, this.training, this.rng);
+    return dropout(this.c_proj.forward(y), p, this.training, this.generator);
   }
 }
 
 class MLP extends Module {
   readonly c_fc: Linear;
   readonly c_proj: Linear;
-  private readonly rng: Rng;
-  constructor(private readonly config: GPTConfig, init: ParamInit) {
+  constructor(private readonly config: GPTConfig, init: ParamInit, private readonly generator: TorchGenerator) {
     super();
-    this.rng = init.rng;
-    const { n_embd, n_layer, bias } = config;
+    const { n_embd, bias } = config;
     this.c_fc = this.registerModule('c_fc', new Linear(n_embd, 4 * n_embd, bias, init));
-    this.c_proj = this.registerModule('c_proj', new Linear(4 * n_embd, n_embd, bias, init, 0.02 / Math.sqrt(2 * n_layer)));
+    this.c_proj = this.registerModule('c_proj', new Linear(4 * n_embd, n_embd, bias, init));
   }
   forward(x: Tensor): Tensor {
     const h = gelu(this.c_fc.forward(x)); // (B, T, 4C)
-    return dropout(this.c_proj.forward(h), this.config.dropout, this.training, this.rng);
+    return dropout(this.c_proj.forward(h), this.config.dropout, this.training, this.generator);
   }
 }
 
@@ -85,12 +81,12 @@ class Block extends Module {
   readonly attn: CausalSelfAttention;
   readonly ln_2: LayerNorm;
   readonly mlp: MLP;
-  constructor(config: GPTConfig, init: ParamInit) {
+  constructor(config: GPTConfig, init: ParamInit, generator: TorchGenerator) {
     super();
     this.ln_1 = this.registerModule('ln_1', new LayerNorm(config.n_embd, config.bias, init.backend));
-    this.attn = this.registerModule('attn', new CausalSelfAttention(config, init));
+    this.attn = this.registerModule('attn', new CausalSelfAttention(config, init, generator));
     this.ln_2 = this.registerModule('ln_2', new LayerNorm(config.n_embd, config.bias, init.backend));
-    this.mlp = this.registerModule('mlp', new MLP(config, init));
+    this.mlp = this.registerModule('mlp', new MLP(config, init, generator));
   }
   forward(x: Tensor, cache?: { kv: KVCache; layer: number }): Tensor {
     x = add(x, this.attn.forward(this.ln_1.forward(x), cache));
@@ -103,31 +99,38 @@ class Transformer extends Module {
   readonly wpe: Embedding;
   readonly h: ModuleList<Block>;
   readonly ln_f: LayerNorm;
-  constructor(config: GPTConfig, init: ParamInit) {
+  constructor(config: GPTConfig, init: ParamInit, generator: TorchGenerator) {
     super();
     this.wte = this.registerModule('wte', new Embedding(config.vocab_size, config.n_embd, init));
     this.wpe = this.registerModule('wpe', new Embedding(config.block_size, config.n_embd, init));
-    this.h = this.registerModule('h', new ModuleList(Array.from({ length: config.n_layer }, () => new Block(config, init))));
+    this.h = this.registerModule('h', new ModuleList(Array.from({ length: config.n_layer }, () => new Block(config, init, generator))));
     this.ln_f = this.registerModule('ln_f', new LayerNorm(config.n_embd, config.bias, init.backend));
   }
 }
 
-/** nanoGPT's GPT: token + position embeddings, pre-LayerNorm blocks, lm_head tied to wte. */
+/**
+ * nanoGPT's GPT: token + position embeddings, pre-LayerNorm blocks, lm_head tied to wte. Its
+ * initial weights are nanoGPT's for the same seed: drawn from the generator exactly as
+ * GPT.__init__ draws them (module defaults, then _init_weights, then the scaled c_proj pass).
+ * Dropout draws from the same generator afterwards, as in nanoGPT's train.py.
+ */
 export class GPT extends Module implements LanguageModel {
   readonly config: GPTConfig;
   readonly transformer: Transformer;
-  readonly rng: Rng;
+  readonly generator: TorchGenerator;
   readonly backend: Backend;
 
   constructor(config: Partial<GPTConfig> & Pick<GPTConfig, 'vocab_size'>, opts: ModelOptions = {}) {
     super();
     this.config = { ...defaultGPTConfig, ...config };
     checkGPTConfig(this.config);
-    this.rng = new Rng(opts.seed ?? 1337);
+    this.generator = opts.generator ?? new TorchGenerator(opts.seed ?? 1337);
     this.backend = opts.backend ?? defaultBackend();
-    this.transformer = this.registerModule('transformer', new Transformer(this.config, { rng: this.rng, backend: this.backend }));
+    this.transformer = this.registerModule('transformer', new Transformer(this.config, { backend: this.backend }, this.generator));
     // lm_head.weight is wte.weight (weight tying); listed once, as transformer.wte.weight
     this.registerParameter('lm_head.weight', this.transformer.wte.weight);
+    const weights = initNanoGptWeights(this.config, this.generator);
+    this.loadStateDict(new Map([...this.namedParameters()].map(([name, p]) => [name, { shape: p.shape, data: weights.get(name)! }])));
   }
 
   get blockSize(): number {
@@ -166,7 +169,7 @@ export class GPT extends Module implements LanguageModel {
     const pos = new IntTensor(Int32Array.from({ length: T }, (_, i) => T0 + i), [T]);
     const tokEmb = wte.forward(idx); // (B, T, C)
     const posEmb = wpe.forward(pos); // (T, C)
-    let x = dropout(add(tokEmb, posEmb), this.config.dropout, this.training, this.rng);
+    let x = dropout(add(tokEmb, posEmb), this.config.dropout, this.training, this.generator);
     h.items.forEach((block, layer) => {
       x = block.forward(x, cache && { kv: cache, layer });
     });

@@ -2,7 +2,7 @@ import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { IntTensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
-import type { Rng } from '../tensor/rng.js';
+import type { TorchGenerator } from '../tensor/torch-generator.js';
 import type { GPTConfig } from './gpt.js';
 import type { KVCache } from './kv-cache.js';
 
@@ -18,8 +18,8 @@ export interface LanguageModel extends Module {
   readonly vocabSize: number;
   /** Where the parameters live (and so every activation). */
   readonly backend: Backend;
-  /** Dropout's random stream (saved in checkpoints so a resumed run continues it). */
-  readonly rng: Rng;
+  /** The PyTorch-compatible stream the model was initialized from and draws dropout from. */
+  readonly generator: TorchGenerator;
   forward(idx: IntTensor, targets?: IntTensor, cache?: KVCache): ModelOutput;
   /** Models that can cache keys and values for sampling return a fresh cache. */
   newCache?(batch: number): KVCache;
@@ -33,8 +33,10 @@ export type ModelSpec =
 
 /** How a model is built: the seed its initial weights and dropout stream come from, and its backend. */
 export interface ModelOptions {
-  /** Default 1337. */
+  /** Seeds a generator of the model's own, as torch.manual_seed(seed) (default 1337). */
   seed?: number;
+  /** A generator to draw from instead (shared with the batches, as nanoGPT's one global stream). */
+  generator?: TorchGenerator;
   /** Default: defaultBackend(). */
   backend?: Backend;
 }

@@ -1,4 +1,5 @@
-import type { Rng } from '../tensor/rng.js';
+import { UserError } from '../errors.js';
+import type { TorchGenerator } from '../tensor/torch-generator.js';
 
 export interface SamplingOptions {
   /** 1 = the model's distribution; < 1 sharper; 0 = greedy (argmax). */
@@ -16,35 +17,49 @@ export function checkSamplingOptions(opts: SamplingOptions): void {
   if (topP !== null && !(topP > 0 && topP <= 1)) throw new Error(`top_p must be in (0, 1], got ${topP}`);
 }
 
+const f32 = Math.fround;
+
 /**
- * Draws the next token from one row of logits: divide by temperature, keep the top k, softmax,
- * keep the top-p nucleus, then one multinomial draw. Temperature 0 is argmax.
+ * softmax of one row in float32 the way PyTorch's CPU kernel rounds it: exp(x - max) per
+ * element, their sum, then each times 1 / sum.
  */
-export function sampleFromLogits(logits: ArrayLike<number>, opts: SamplingOptions, rng: Rng): number {
+export function softmaxRow(x: ArrayLike<number>): Float32Array {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
+  const e = Float32Array.from(x, (v) => Math.exp(f32(v - max)));
+  let sum = 0;
+  for (let i = 0; i < e.length; i++) sum = f32(sum + e[i]);
+  const inv = f32(1 / sum);
+  for (let i = 0; i < e.length; i++) e[i] = f32(e[i] * inv);
+  return e;
+}
+
+/**
+ * Draws the next token from one row of logits as nanoGPT's generate does: divide by temperature,
+ * keep the top k, softmax (float32), then torch.multinomial(probs, 1) from the generator; top-p,
+ * when asked, keeps the smallest set of most likely tokens whose probability reaches p before the
+ * draw. Temperature 0 is argmax (no draw). Non-finite logits are refused: a model that gives
+ * them is broken (a run that diverged), and sampling it would print garbage.
+ */
+export function sampleFromLogits(logits: ArrayLike<number>, opts: SamplingOptions, generator: TorchGenerator): number {
   const { temperature = 1, topK = null, topP = null } = opts;
   const V = logits.length;
+  for (let i = 0; i < V; i++) {
+    if (!Number.isFinite(logits[i])) throw new UserError(`the model gives a logit of ${logits[i]} for token ${i}: its weights are broken (did the run that wrote them diverge?)`);
+  }
   if (temperature === 0) {
     let best = 0;
     for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
     return best;
   }
-  const scaled = new Float64Array(V);
-  for (let i = 0; i < V; i++) scaled[i] = logits[i] / temperature;
+  const t = f32(temperature);
+  const scaled = Float32Array.from(logits, (v) => f32(v / t));
   if (topK !== null && topK < V) {
     // as nanoGPT: everything below the k-th largest value is removed (ties at the threshold stay)
-    const sorted = Float64Array.from(scaled).sort();
-    const kth = sorted[V - topK];
+    const kth = Float32Array.from(scaled).sort()[V - topK];
     for (let i = 0; i < V; i++) if (scaled[i] < kth) scaled[i] = -Infinity;
   }
-  let max = -Infinity;
-  for (let i = 0; i < V; i++) if (scaled[i] > max) max = scaled[i];
-  let sum = 0;
-  const probs = new Float64Array(V);
-  for (let i = 0; i < V; i++) {
-    probs[i] = Math.exp(scaled[i] - max);
-    sum += probs[i];
-  }
-  for (let i = 0; i < V; i++) probs[i] /= sum;
+  const probs = softmaxRow(scaled);
   if (topP !== null && topP < 1) {
     const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
     let kept = 0;
@@ -52,21 +67,6 @@ export function sampleFromLogits(logits: ArrayLike<number>, opts: SamplingOption
       if (kept >= topP) probs[i] = 0;
       else kept += probs[i];
     }
-    for (let i = 0; i < V; i++) probs[i] /= kept;
   }
-  return multinomial(probs, rng);
-}
-
-/** One draw from a probability vector (sums to 1 up to rounding). */
-export function multinomial(probs: ArrayLike<number>, rng: Rng): number {
-  const u = rng.random();
-  let cum = 0;
-  let last = 0;
-  for (let i = 0; i < probs.length; i++) {
-    if (probs[i] <= 0) continue;
-    cum += probs[i];
-    last = i;
-    if (u < cum) return i;
-  }
-  return last;
+  return generator.multinomial1(probs)[0];
 }

@@ -2,41 +2,45 @@ import type { Backend } from '../backend/backend.js';
 import { embedding } from '../ops/embedding.js';
 import { layerNorm } from '../ops/layernorm.js';
 import { linear } from '../ops/linear.js';
-import type { Rng } from '../tensor/rng.js';
+import type { TorchGenerator } from '../tensor/torch-generator.js';
 import { IntTensor, Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 
-/** Where a layer's parameters are made: the random stream they are drawn from and their backend. */
+/**
+ * Where a layer's parameters are made, and how: with a generator they get PyTorch's default
+ * initialization drawn from it (nn.Linear's kaiming-uniform weight and uniform bias, nn.Embedding's
+ * N(0, 1)); without one they start at zero, for a model that loads its weights afterwards.
+ */
 export interface ParamInit {
-  rng: Rng;
   backend: Backend;
+  generator?: TorchGenerator;
 }
 
-function normalTensor(shape: number[], std: number, init: ParamInit): Tensor {
-  const values = new Float32Array(shape.reduce((a, d) => a * d, 1));
-  for (let i = 0; i < values.length; i++) values[i] = init.rng.normal() * std;
-  return Tensor.from(values, shape, { backend: init.backend });
+function param(values: Float32Array | null, shape: number[], backend: Backend): Tensor {
+  return values ? Tensor.from(values, shape, { backend }) : Tensor.zeros(shape, { backend });
 }
 
-/** y = x W^T + b with W [out, in]; weights drawn from N(0, std) and bias zero, as nanoGPT's _init_weights. */
+/** y = x W^T + b with W [out, in], PyTorch's nn.Linear. */
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  constructor(inFeatures: number, outFeatures: number, bias: boolean, init: ParamInit, std = 0.02) {
+  constructor(inFeatures: number, outFeatures: number, bias: boolean, init: ParamInit) {
     super();
-    this.weight = this.registerParameter('weight', normalTensor([outFeatures, inFeatures], std, init));
-    this.bias = bias ? this.registerParameter('bias', Tensor.zeros([outFeatures], { backend: init.backend })) : null;
+    const drawn = init.generator?.linearInit(outFeatures, inFeatures, bias);
+    this.weight = this.registerParameter('weight', param(drawn?.weight ?? null, [outFeatures, inFeatures], init.backend));
+    this.bias = bias ? this.registerParameter('bias', param(drawn?.bias ?? null, [outFeatures], init.backend)) : null;
   }
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
   }
 }
 
+/** Rows of a [num, dim] table picked by token ids, PyTorch's nn.Embedding. */
 export class Embedding extends Module {
   readonly weight: Tensor;
-  constructor(num: number, dim: number, init: ParamInit, std = 0.02) {
+  constructor(num: number, dim: number, init: ParamInit) {
     super();
-    this.weight = this.registerParameter('weight', normalTensor([num, dim], std, init));
+    this.weight = this.registerParameter('weight', param(init.generator?.embeddingInit(num, dim) ?? null, [num, dim], init.backend));
   }
   forward(ids: IntTensor): Tensor {
     return embedding(this.weight, ids);

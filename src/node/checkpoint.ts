@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import type { Backend } from '../backend/backend.js';
+import type { ModelOptions } from '../models/model.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
 
 /**
@@ -20,8 +20,8 @@ export function saveCheckpointFile(path: string, bytes: Uint8Array): void {
   renameSync(tmp, path);
 }
 
-/** Reads a checkpoint file and builds its model on backend (default: the default backend). */
-export function loadCheckpointFile(path: string, opts: { backend?: Backend } = {}): LoadedCheckpoint {
+/** Reads a checkpoint file and builds its model (see loadCheckpoint for the options). */
+export function loadCheckpointFile(path: string, opts: ModelOptions = {}): LoadedCheckpoint {
   if (!existsSync(path)) throw new UserError(`no checkpoint at ${path}; train one first (yorick train), or pass --out_dir where it is`);
   try {
     return loadCheckpoint(readFileSync(path), path, opts);

@@ -1,13 +1,14 @@
-import type { Rng } from '../tensor/rng.js';
+import type { TorchGenerator } from '../tensor/torch-generator.js';
 import { ensureGrad, record, Tensor } from '../tensor/tensor.js';
 import { dropoutMask } from './dropout.js';
 
 /**
  * Causal multi-head self-attention from the fused projection qkv [B, T, 3C] (q, k, v, each
  * split into nHead heads of C / nHead) to y [B, T, C], heads re-assembled side by side.
- * With dropout p > 0 and an rng, the attention probabilities are dropped as nanoGPT's attn_dropout.
+ * With dropout p > 0 and a generator, the attention probabilities [B, H, T, T] are dropped as
+ * nanoGPT's attn_dropout (its mask drawn as F.dropout draws it).
  */
-export function causalSelfAttention(qkv: Tensor, nHead: number, dropout = 0, rng?: Rng): Tensor {
+export function causalSelfAttention(qkv: Tensor, nHead: number, dropout = 0, generator?: TorchGenerator): Tensor {
   if (qkv.ndim !== 3 || qkv.shape[2] % 3 !== 0) throw new Error(`attention: qkv must be [B, T, 3C], got [${qkv.shape.join(', ')}]`);
   const [B, T, C3] = qkv.shape;
   const C = C3 / 3;
@@ -15,7 +16,7 @@ export function causalSelfAttention(qkv: Tensor, nHead: number, dropout = 0, rng
   const be = qkv.backend;
   const out = Tensor.empty([B, T, C], be);
   const att = be.alloc(B * nHead * T * T);
-  const mask = dropout > 0 && rng ? dropoutMask(be, B * nHead * T * T, dropout, rng) : null;
+  const mask = dropout > 0 && generator ? dropoutMask(be, B * nHead * T * T, dropout, generator) : null;
   be.attention(out.buf, att, qkv.buf, mask, B, T, C, nHead);
   out.saved.push(att);
   if (mask) out.saved.push(mask);

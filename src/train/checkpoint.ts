@@ -1,8 +1,8 @@
-import type { Backend } from '../backend/backend.js';
 import { readSafetensors, SafetensorsError, writeSafetensors } from '../io/safetensors.js';
 import { createModel } from '../models/factory.js';
-import type { LanguageModel, ModelSpec } from '../models/model.js';
+import type { LanguageModel, ModelOptions, ModelSpec } from '../models/model.js';
 import type { AdamW, AdamWState } from '../optim/adamw.js';
+import type { TorchGeneratorState } from '../tensor/torch-generator.js';
 import type { TokenizerSpec } from '../tokenizers/types.js';
 
 export const CHECKPOINT_FORMAT = 'yorick-checkpoint-1';
@@ -17,8 +17,11 @@ export interface CheckpointState {
   config: Record<string, unknown>;
   iter_num: number;
   best_val_loss: number;
-  /** States of the batch sampler's and the model's (dropout) random streams. */
-  rng: { batch: number[]; model: number[] };
+  /**
+   * The PyTorch-compatible stream every draw comes from, as it stood when the checkpoint was
+   * written, and the offsets of the batch already drawn for the next step.
+   */
+  rng: { torch: TorchGeneratorState; batch_offsets: number[] };
 }
 
 type HostTensor = { shape: readonly number[]; data: Float32Array };
@@ -103,12 +106,16 @@ export function deserializeCheckpoint(bytes: Uint8Array, what: string): Checkpoi
   return { state, weights, optimizer };
 }
 
-/** Parses a checkpoint and builds its model on backend (default: the default backend). */
-export function loadCheckpoint(bytes: Uint8Array, what: string, opts: { backend?: Backend } = {}): LoadedCheckpoint {
+/**
+ * Parses a checkpoint and builds its model on backend (default: the default backend). The model
+ * is built as nanoGPT's sample.py builds it: seeded (default 1337) and initialized before the
+ * weights are loaded, so its generator then stands where sample.py's does.
+ */
+export function loadCheckpoint(bytes: Uint8Array, what: string, opts: ModelOptions = {}): LoadedCheckpoint {
   const { state, weights, optimizer } = deserializeCheckpoint(bytes, what);
   let model: LanguageModel;
   try {
-    model = createModel(state.model, { backend: opts.backend });
+    model = createModel(state.model, opts);
     model.loadStateDict(weights);
   } catch (e) {
     throw new Error(`${what}: ${(e as Error).message}`);

@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { torchSeed } from '../tensor/torch-generator.js';
 
 /** Training configuration: nanoGPT's train.py names and defaults. */
 export interface TrainConfig {
@@ -174,8 +175,13 @@ export function validateConfig(c: TrainConfig): void {
     const v = c[k] as number;
     if (!Number.isInteger(v) || v < 1) throw new UserError(`${k} must be a positive integer, got ${v}`);
   }
-  for (const k of ['max_iters', 'warmup_iters', 'lr_decay_iters', 'seed'] as const) {
+  for (const k of ['max_iters', 'warmup_iters', 'lr_decay_iters'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 0) throw new UserError(`${k} must be an integer >= 0, got ${c[k]}`);
+  }
+  try {
+    torchSeed(c.seed);
+  } catch (e) {
+    throw new UserError((e as Error).message);
   }
   if (c.n_embd % c.n_head !== 0) throw new UserError(`n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head})`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new UserError(`dropout must be in [0, 1), got ${c.dropout}`);

@@ -91,7 +91,7 @@ export function parseMetrics(text: string, name: string, source = name): { run: 
       closeSegment();
       const from = rec.iter;
       // a resumption restarts at its checkpoint: what the earlier part logged after it is replaced
-      run.steps = run.steps.filter((s) => s.iter <= from);
+      run.steps = run.steps.filter((s) => s.iter < from); // step k (numbered from 0) comes after the checkpoint at k
       run.evals = from > 0 ? run.evals.filter((e) => e.iter <= from) : [];
       if (from === 0) run.wallMs = 0;
       run.start = rec as unknown as StartRecord;

@@ -1,11 +1,13 @@
 import type { Backend } from '../backend/backend.js';
-import { BatchSampler, type TokenArray } from '../data/batches.js';
+import { type Batch, BatchSampler, type TokenArray } from '../data/batches.js';
+import { UserError } from '../errors.js';
 import { createModel } from '../models/factory.js';
 import type { GPTConfig } from '../models/gpt.js';
 import type { LanguageModel, ModelSpec } from '../models/model.js';
 import { AdamW, learningRate } from '../optim/adamw.js';
 import { mulScalar } from '../ops/elementwise.js';
-import { type IntTensor, noGrad, type Tensor, tidy } from '../tensor/tensor.js';
+import { noGrad, type Tensor, tidy } from '../tensor/tensor.js';
+import { TorchGenerator } from '../tensor/torch-generator.js';
 import type { TokenizerSpec } from '../tokenizers/types.js';
 import { serializeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
@@ -25,23 +27,30 @@ export interface TrainHooks {
   signal?: AbortSignal;
 }
 
-export type Batch = { x: IntTensor; y: IntTensor };
+/** The batch the next forward pass takes, and how to draw the one after it. */
+export interface BatchStream {
+  current: Batch;
+  next(): Batch;
+}
 
 /**
- * One optimizer step: for each of accumulationSteps micro-batches (from nextBatch) a forward
- * and backward pass with the loss scaled so the gradients average, the step's activations
- * freed; then AdamW, with the gradients clipped to gradClip (0: none), and the gradients
- * zeroed. Returns the last micro-batch's loss, as nanoGPT logs it.
+ * One optimizer step in nanoGPT's order: for each of accumulationSteps micro-steps, a forward
+ * pass on `batches.current`, then the next batch is drawn into `batches.current` (train.py
+ * prefetches it there, after dropout's draws and before backward), then backward with the loss
+ * scaled so the gradients average; the step's activations are freed. Then AdamW, with the
+ * gradients clipped to gradClip (0: none), and the gradients zeroed. Returns the last
+ * micro-batch's loss, as nanoGPT logs it.
  */
-export async function trainStep(model: LanguageModel, optimizer: AdamW, nextBatch: () => Batch,
+export async function trainStep(model: LanguageModel, optimizer: AdamW, batches: BatchStream,
   opts: { accumulationSteps?: number; gradClip?: number } = {}): Promise<number> {
   const steps = opts.accumulationSteps ?? 1;
   let loss: Tensor | null = null;
   for (let micro = 0; micro < steps; micro++) {
     loss?.dispose();
-    const { x, y } = nextBatch();
+    const { x, y } = batches.current;
     loss = tidy(() => {
       const out = model.forward(x, y).loss!;
+      batches.current = batches.next();
       (steps > 1 ? mulScalar(out, 1 / steps) : out).backward();
       return out;
     });
@@ -72,6 +81,11 @@ function makeYielder(): () => Promise<void> {
   };
 }
 
+/** A checkpoint's random state from before yorick's streams were PyTorch's (xoshiro128** arrays). */
+function isOldRngState(rng: unknown): boolean {
+  return !!rng && typeof rng === 'object' && Array.isArray((rng as { batch?: unknown }).batch);
+}
+
 export interface TrainerData {
   train: TokenArray;
   val: TokenArray;
@@ -79,12 +93,22 @@ export interface TrainerData {
   tokenizer: TokenizerSpec;
 }
 
-/** nanoGPT's training loop: warmup + cosine lr, gradient accumulation and clipping, periodic evaluation and checkpoints. */
+/**
+ * nanoGPT's training loop: warmup + cosine lr, gradient accumulation and clipping, periodic
+ * evaluation and checkpoints. Random numbers come from one PyTorch-compatible stream, drawn in
+ * train.py's order: seed, the model's initialization, the first batch, then per iteration the
+ * evaluation's batches (train, then val), dropout's masks and the prefetched next batch. With the
+ * same config and seed, the losses are nanoGPT's.
+ */
 export class Trainer {
   readonly config: TrainConfig;
   readonly model: LanguageModel;
   readonly optimizer: AdamW;
   readonly batches: BatchSampler;
+  /** The stream every draw comes from (the model's: it initialized the model). */
+  readonly generator: TorchGenerator;
+  /** The batch the next step trains on (already drawn, as train.py prefetches it). */
+  private readonly stream: BatchStream;
   /** What resuming took from the checkpoint over the config, for the user to see. */
   readonly notes: string[] = [];
   iterNum = 0;
@@ -104,17 +128,26 @@ export class Trainer {
       this.notes = r.notes;
     }
     this.config = config;
-    this.batches = new BatchSampler({ train: data.train, val: data.val }, config.batch_size, config.block_size, config.seed);
     if (resume) {
+      if (isOldRngState(resume.state.rng)) {
+        throw new UserError(`${opts.resumeWhere ?? 'the checkpoint'} was written by an earlier yorick whose random streams were not PyTorch's: ` +
+          'it still loads for sampling, but its training cannot continue the same stream. Start a new run (init_from=scratch).');
+      }
       this.model = resume.model;
+      this.generator = this.model.generator;
+      this.generator.setState(resume.state.rng.torch);
       this.iterNum = resume.state.iter_num;
       this.skipEvalAt = this.iterNum;
       this.bestValLoss = resume.state.best_val_loss;
-      this.batches.rng.setState(resume.state.rng.batch);
-      this.model.rng.setState(resume.state.rng.model);
     } else {
-      this.model = createModel(modelSpecFor(config, data.vocabSize), { seed: config.seed, backend: opts.backend });
+      this.generator = new TorchGenerator(config.seed);
+      this.model = createModel(modelSpecFor(config, data.vocabSize), { generator: this.generator, backend: opts.backend });
     }
+    this.batches = new BatchSampler({ train: data.train, val: data.val }, config.batch_size, config.block_size, this.generator);
+    this.stream = {
+      current: resume ? this.batches.batchAt('train', resume.state.rng.batch_offsets) : this.batches.getBatch('train'),
+      next: () => this.batches.getBatch('train'),
+    };
     this.optimizer = new AdamW(this.model.namedParameters(), {
       lr: config.learning_rate, betas: [config.beta1, config.beta2], weightDecay: config.weight_decay,
     });
@@ -149,14 +182,14 @@ export class Trainer {
       config: { ...this.config },
       iter_num: this.iterNum,
       best_val_loss: this.bestValLoss,
-      rng: { batch: this.batches.rng.getState(), model: this.model.rng.getState() },
+      rng: { torch: this.generator.getState(), batch_offsets: this.stream.current.offsets! },
     });
   }
 
   /** One optimizer step over gradient_accumulation_steps micro-batches; returns the loss as nanoGPT logs it. */
   step(lr: number): Promise<number> {
     this.optimizer.lr = lr;
-    return trainStep(this.model, this.optimizer, () => this.batches.getBatch('train'), {
+    return trainStep(this.model, this.optimizer, this.stream, {
       accumulationSteps: this.config.gradient_accumulation_steps, gradClip: this.config.grad_clip,
     });
   }
@@ -184,8 +217,9 @@ export class Trainer {
       if (this.iterNum >= c.max_iters) break;
       const t0 = performance.now();
       const loss = await this.step(lr);
-      this.iterNum++;
+      // numbered as nanoGPT numbers them: the first step is iteration 0
       hooks.onStep?.({ iter: this.iterNum, loss, lr, ms: performance.now() - t0 });
+      this.iterNum++;
       await yieldNow();
     }
     return last;

@@ -1,8 +1,9 @@
 /**
- * Seeded pseudo-random numbers (xoshiro128**, seeded through splitmix32), so that the same
- * seed gives the same initial weights, batches, dropout masks and samples on every platform.
+ * xoshiro128** seeded through splitmix32: a small, fast generator for test data and benchmarks.
+ * The library itself draws from TorchGenerator (PyTorch's streams); this was yorick's generator
+ * before that, and checkpoints of that time hold its state (they load for sampling only).
  */
-export class Rng {
+export class XoshiroRng {
   private s0 = 0; private s1 = 0; private s2 = 0; private s3 = 0;
   private spare: number | null = null;
 
