@@ -92,7 +92,7 @@ class Writer {
       this.op(0x4a);
       this.u32(v >>> 0);
     } else {
-      // LONG1: minimal little-endian two's complement
+      // minimal little-endian two's complement
       const out: number[] = [];
       let x = BigInt(v);
       for (;;) {
@@ -101,8 +101,12 @@ class Writer {
         x >>= 8n;
         if ((x === 0n && !(b & 0x80)) || (x === -1n && b & 0x80)) break;
       }
-      if (out.length > 255) throw new Error(`pickle writer: integer ${v} is too large`);
-      this.op(0x8a, out.length, ...out);
+      if (out.length < 256) this.op(0x8a, out.length); // LONG1
+      else {
+        this.op(0x8b); // LONG4
+        this.u32(out.length);
+      }
+      this.raw(Uint8Array.from(out));
     }
   }
 
@@ -170,7 +174,15 @@ class Writer {
     else if (typeof v === 'bigint') this.int(v);
     else if (v instanceof PyFloat) this.float(v.value);
     else if (typeof v === 'string') this.str(v);
-    else if (v instanceof PyTuple) this.tuple(v.items);
+    else if (v instanceof Uint8Array) {
+      // protocol 3's BINBYTES: Python 3 reads it in a protocol-2 pickle (protocol 2 itself would call _codecs.encode)
+      if (v.length < 256) this.op(0x43, v.length);
+      else {
+        this.op(0x42);
+        this.u32(v.length);
+      }
+      this.raw(v);
+    } else if (v instanceof PyTuple) this.tuple(v.items);
     else if (Array.isArray(v)) {
       this.op(0x5d);
       this.batched(v, 0x61, 0x65, (x) => this.value(x));
@@ -184,7 +196,7 @@ class Writer {
         this.value(x);
       });
     } else if (v instanceof TorchTensor) this.tensor(v);
-    else throw new Error(`pickle writer: cannot write a ${pyTypeName(v)} at protocol 2`);
+    else throw new Error(`pickle writer: cannot write a ${pyTypeName(v)}`);
   }
 }
 
