@@ -75,25 +75,31 @@ export function checkModelArgs(v: PyValue | Record<string, unknown> | undefined,
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 export const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
-/**
- * Checks that a state dict holds exactly the parameters model args imply, each with its shape;
- * `names` lists how the file spells them, for the message.
- */
+/** Checks that a state dict holds exactly the parameters model args imply, each with its shape. */
 export function checkStateDict(sd: StateDict, args: NanoGptModelArgs, what: string): void {
   const expected = nanoGptParamShapes(args);
   const missing = [...expected.keys()].filter((k) => !sd.has(k));
   if (missing.length) throw new FormatError(`${what}: missing ${missing.length} tensor(s) the model args imply: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
-  for (const [name, t] of sd) {
-    const shape = expected.get(name);
-    if (!shape) throw new FormatError(`${what}: unexpected tensor "${name}" (not a parameter of nanoGPT's GPT with these model args)`);
+  for (const name of sd.keys()) {
+    if (!expected.has(name)) throw new FormatError(`${what}: unexpected tensor "${name}" (not a parameter of nanoGPT's GPT with these model args)`);
+  }
+  for (const [name, shape] of expected) {
+    const t = sd.get(name)!;
     if (!sameShape(shape, t.shape)) {
       throw new FormatError(`${what}: tensor "${name}" has shape ${shapeText(t.shape)}, the model args (n_layer ${args.n_layer}, n_head ${args.n_head}, n_embd ${args.n_embd}, block_size ${args.block_size}, vocab_size ${args.vocab_size}, bias ${args.bias}) imply ${shapeText(shape)}`);
     }
+    if (t.data.length !== shape.reduce((a, d) => a * d, 1)) throw new FormatError(`${what}: tensor "${name}" has ${t.data.length} values for shape ${shapeText(shape)}`);
   }
+}
+
+/** The same tensors, in nanoGPT's named_parameters order (checkStateDict first). */
+export function inModelOrder(sd: StateDict, args: NanoGptModelArgs): StateDict {
+  return new Map([...nanoGptParamShapes(args).keys()].map((name) => [name, sd.get(name)!]));
 }
 
 /** Fails unless lm_head.weight holds the same values as the embedding it is tied to. */
 export function checkTied(lmHead: StateTensor, wte: StateTensor | undefined, what: string): void {
+  if (lmHead.data === wte?.data) return;
   if (!wte || !sameShape(lmHead.shape, wte.shape) || lmHead.data.some((x, i) => !Object.is(x, wte.data[i]))) {
     throw new FormatError(`${what}: lm_head.weight differs from the token embedding; yorick's GPT ties them (weight tying, as nanoGPT and GPT-2 do)`);
   }

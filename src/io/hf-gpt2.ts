@@ -6,7 +6,7 @@
  * ties lm_head.weight to wte.weight. GPT-2's activation is gelu_new (the tanh approximation).
  */
 import { FormatError } from './format-error.js';
-import { checkStateDict, checkTied, isAttnMaskBuffer, nanoGptParamShapes, type NanoGptModelArgs, type StateDict, type StateTensor } from './gpt-layout.js';
+import { checkStateDict, checkTied, inModelOrder, isAttnMaskBuffer, nanoGptParamShapes, type NanoGptModelArgs, type StateDict, type StateTensor } from './gpt-layout.js';
 import { readSafetensors, SafetensorsError, writeSafetensors } from './safetensors.js';
 import { bfloat16ToFloat, halfToFloat } from './torch-globals.js';
 
@@ -107,7 +107,7 @@ export function readHfGpt2(safetensors: Uint8Array, config: string | Record<stri
   // messages name the shapes as nanoGPT holds them ([out, in]); say so
   checkStateDict(stateDict, modelArgs, `${what} (names and shapes as nanoGPT's, Conv1D weights transposed)`);
   if (lmHead) checkTied(lmHead, stateDict.get('transformer.wte.weight'), what);
-  return { modelArgs, stateDict };
+  return { modelArgs, stateDict: inModelOrder(stateDict, modelArgs) };
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { FormatError } from './format-error.js';
 import {
-  checkModelArgs, checkStateDict, checkTied, isAttnMaskBuffer, nanoGptParamShapes, sameShape,
+  checkModelArgs, checkStateDict, checkTied, inModelOrder, isAttnMaskBuffer, nanoGptParamShapes, sameShape,
   type NanoGptModelArgs, type StateDict, type StateTensor,
 } from './gpt-layout.js';
 import { OrderedDict, PyFloat, PyTuple, pyTypeName, TorchTensor, type PyKey, type PyValue } from './py-values.js';
@@ -81,7 +81,7 @@ export function readNanoGptCheckpoint(bytes: Uint8Array, what = 'ckpt.pt'): Nano
   if (cfg instanceof Map) for (const [k, v] of cfg) if (typeof k === 'string') config[k] = v;
   const opt = top.get('optimizer');
   const optimizer = opt === undefined || opt === null ? undefined : readOptimizer(opt, stateDict, modelArgs, fail);
-  return { modelArgs, stateDict, optimizer, iterNum: iterNum as number, bestValLoss: bestValLoss!, config };
+  return { modelArgs, stateDict: inModelOrder(stateDict, modelArgs), optimizer, iterNum: iterNum as number, bestValLoss: bestValLoss!, config };
 }
 
 /** nanoGPT's configure_optimizers groups: 2-D and larger parameters decay, the rest do not. */
