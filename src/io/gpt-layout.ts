@@ -4,7 +4,7 @@
  * weights are PyTorch's [out, in].
  */
 import { FormatError } from './format-error.js';
-import { pyTypeName, type PyValue } from './py-values.js';
+import { pyTypeName, showValue, type PyValue } from './py-values.js';
 
 /** nanoGPT's GPTConfig fields (model_args in its checkpoints); the shape of yorick's GPTConfig. */
 export interface NanoGptModelArgs {
@@ -60,13 +60,13 @@ export function checkModelArgs(v: PyValue | Record<string, unknown> | undefined,
   const out: Record<string, unknown> = {};
   for (const k of ['n_layer', 'n_head', 'n_embd', 'block_size', 'vocab_size'] as const) {
     const x = get(k);
-    if (!(typeof x === 'number' && Number.isSafeInteger(x) && x >= 1)) throw new FormatError(`${what}: model_args.${k} is ${JSON.stringify(x ?? null)}, expected a positive integer`);
+    if (!(typeof x === 'number' && Number.isSafeInteger(x) && x >= 1)) throw new FormatError(`${what}: model_args.${k} is ${showValue(x)}, expected a positive integer`);
     out[k] = x;
   }
   const bias = get('bias') ?? true;
-  if (typeof bias !== 'boolean') throw new FormatError(`${what}: model_args.bias is ${JSON.stringify(bias)}, expected True or False`);
+  if (typeof bias !== 'boolean') throw new FormatError(`${what}: model_args.bias is ${showValue(bias)}, expected True or False`);
   const dropout = get('dropout') ?? 0;
-  if (!(typeof dropout === 'number' && dropout >= 0 && dropout < 1)) throw new FormatError(`${what}: model_args.dropout is ${JSON.stringify(dropout)}, expected a number in [0, 1)`);
+  if (!(typeof dropout === 'number' && dropout >= 0 && dropout < 1)) throw new FormatError(`${what}: model_args.dropout is ${showValue(dropout)}, expected a number in [0, 1)`);
   const args = { ...out, bias, dropout } as NanoGptModelArgs;
   if (args.n_embd % args.n_head !== 0) throw new FormatError(`${what}: model_args.n_embd (${args.n_embd}) must be divisible by n_head (${args.n_head})`);
   return args;
@@ -77,6 +77,9 @@ export const sameShape = (a: readonly number[], b: readonly number[]) => a.lengt
 
 /** Checks that a state dict holds exactly the parameters model args imply, each with its shape. */
 export function checkStateDict(sd: StateDict, args: NanoGptModelArgs, what: string): void {
+  // count first: model args from a file may claim a billion layers
+  const count = 2 + args.n_layer * (args.bias ? 12 : 6) + (args.bias ? 2 : 1);
+  if (count > 2 * sd.size + 64) throw new FormatError(`${what}: the model args (n_layer ${args.n_layer}, bias ${args.bias}) imply ${count} tensors, there are only ${sd.size}`);
   const expected = nanoGptParamShapes(args);
   const missing = [...expected.keys()].filter((k) => !sd.has(k));
   if (missing.length) throw new FormatError(`${what}: missing ${missing.length} tensor(s) the model args imply: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);

@@ -8,6 +8,7 @@
 import { FormatError } from './format-error.js';
 import { checkStateDict, checkTied, inModelOrder, isAttnMaskBuffer, nanoGptParamShapes, type NanoGptModelArgs, type StateDict, type StateTensor } from './gpt-layout.js';
 import { readSafetensors, SafetensorsError, writeSafetensors } from './safetensors.js';
+import { showValue } from './py-values.js';
 import { bfloat16ToFloat, halfToFloat } from './torch-globals.js';
 
 /** GELU as PyTorch's exact erf form ('gelu') or GPT-2's tanh approximation ('gelu_new'). */
@@ -44,19 +45,19 @@ export function gpt2ConfigToModelArgs(config: string | Record<string, unknown>, 
     }
   } else c = config;
   if (!c || typeof c !== 'object' || Array.isArray(c)) fail('not a JSON object');
-  if (c.model_type !== 'gpt2') fail(`model_type is ${JSON.stringify(c.model_type ?? null)}, this loader reads GPT-2 ("gpt2") only`);
+  if (c.model_type !== 'gpt2') fail(`model_type is ${showValue(c.model_type)}, this loader reads GPT-2 ("gpt2") only`);
   const int = (k: string) => {
     const v = c[k];
-    if (!(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)) fail(`${k} is ${JSON.stringify(v ?? null)}, expected a positive integer`);
+    if (!(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)) fail(`${k} is ${showValue(v)}, expected a positive integer`);
     return v as number;
   };
   const args = { n_layer: int('n_layer'), n_head: int('n_head'), n_embd: int('n_embd'), block_size: int('n_positions'), vocab_size: int('vocab_size') };
   if (args.n_embd % args.n_head) fail(`n_embd (${args.n_embd}) must be divisible by n_head (${args.n_head})`);
   const act = String(c.activation_function ?? 'gelu_new');
-  if (!(act in ACTIVATIONS)) fail(`activation_function is ${JSON.stringify(act)}; supported: ${Object.keys(ACTIVATIONS).join(', ')}`);
+  if (!(act in ACTIVATIONS)) fail(`activation_function is ${showValue(act)}; supported: ${Object.keys(ACTIVATIONS).join(', ')}`);
   const eps = c.layer_norm_epsilon ?? 1e-5;
-  if (typeof eps !== 'number' || Math.abs(eps - 1e-5) > 1e-12) fail(`layer_norm_epsilon is ${JSON.stringify(eps)}, yorick's LayerNorm uses 1e-5`);
-  if (c.n_inner != null && c.n_inner !== 4 * args.n_embd) fail(`n_inner is ${JSON.stringify(c.n_inner)}, GPT's MLP is 4 * n_embd = ${4 * args.n_embd}`);
+  if (typeof eps !== 'number' || Math.abs(eps - 1e-5) > 1e-12) fail(`layer_norm_epsilon is ${showValue(eps)}, yorick's LayerNorm uses 1e-5`);
+  if (c.n_inner != null && c.n_inner !== 4 * args.n_embd) fail(`n_inner is ${showValue(c.n_inner)}, GPT's MLP is 4 * n_embd = ${4 * args.n_embd}`);
   if (c.tie_word_embeddings === false) fail('tie_word_embeddings is false; yorick\'s GPT ties lm_head to wte');
   if (c.scale_attn_weights === false || c.scale_attn_by_inverse_layer_idx === true || c.add_cross_attention === true) {
     fail('scale_attn_weights=false, scale_attn_by_inverse_layer_idx=true and add_cross_attention=true are not GPT-2 as yorick runs it');

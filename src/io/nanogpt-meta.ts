@@ -6,7 +6,7 @@
 import { FormatError } from './format-error.js';
 import { readPickle } from './pickle.js';
 import { writePickle } from './pickle-writer.js';
-import { pyTypeName, type PyKey, type PyValue } from './py-values.js';
+import { pyTypeName, showValue, type PyKey, type PyValue } from './py-values.js';
 
 export interface NanoGptMeta {
   vocabSize: number;
@@ -21,7 +21,7 @@ export function readNanoGptMeta(bytes: Uint8Array, what = 'meta.pkl'): NanoGptMe
   const d = readPickle(bytes, { what });
   if (!(d instanceof Map)) return fail(`holds a ${pyTypeName(d)}, expected a dict with vocab_size, itos and stoi`);
   const vocabSize = d.get('vocab_size');
-  if (!(typeof vocabSize === 'number' && Number.isSafeInteger(vocabSize) && vocabSize >= 1)) fail(`vocab_size is ${String(vocabSize)}, expected a positive integer`);
+  if (!(typeof vocabSize === 'number' && Number.isSafeInteger(vocabSize) && vocabSize >= 1)) fail(`vocab_size is ${showValue(vocabSize)}, expected a positive integer`);
   const V = vocabSize as number;
   const itos = d.get('itos');
   if (!(itos instanceof Map)) return fail(`itos is ${pyTypeName(itos)}, expected a dict of id -> str`);

@@ -9,7 +9,7 @@ import {
   checkModelArgs, checkStateDict, checkTied, inModelOrder, isAttnMaskBuffer, nanoGptParamShapes, sameShape,
   type NanoGptModelArgs, type StateDict, type StateTensor,
 } from './gpt-layout.js';
-import { OrderedDict, PyFloat, PyTuple, pyTypeName, TorchTensor, type PyKey, type PyValue } from './py-values.js';
+import { OrderedDict, PyFloat, PyTuple, pyTypeName, showValue, TorchTensor, type PyKey, type PyValue } from './py-values.js';
 import { readTorchFile, torchFileParts } from './torch-file.js';
 import { concatBytes } from './zip.js';
 
@@ -60,7 +60,7 @@ export function readNanoGptCheckpoint(bytes: Uint8Array, what = 'ckpt.pt'): Nano
   const stateDict: StateDict = new Map();
   let lmHead: StateTensor | undefined;
   for (const [k, v] of model as Map<PyKey, PyValue>) {
-    if (typeof k !== 'string') fail(`state dict key ${String(k)} is not a string`);
+    if (typeof k !== 'string') fail(`state dict key ${showValue(k)} is not a string`);
     const name = (k as string).startsWith(PREFIX) ? (k as string).slice(PREFIX.length) : (k as string);
     if (!(v instanceof TorchTensor)) fail(`state dict entry "${name}" is ${pyTypeName(v)}, expected a tensor`);
     const t = { shape: (v as TorchTensor).shape, data: (v as TorchTensor).data };
@@ -73,7 +73,7 @@ export function readNanoGptCheckpoint(bytes: Uint8Array, what = 'ckpt.pt'): Nano
   if (lmHead) checkTied(lmHead, stateDict.get('transformer.wte.weight'), what);
 
   const iterNum = top.get('iter_num') ?? 0;
-  if (!(typeof iterNum === 'number' && Number.isSafeInteger(iterNum) && iterNum >= 0)) fail(`iter_num is ${String(iterNum)}, expected a non-negative integer`);
+  if (!(typeof iterNum === 'number' && Number.isSafeInteger(iterNum) && iterNum >= 0)) fail(`iter_num is ${showValue(iterNum)}, expected a non-negative integer`);
   const bestValLoss = top.has('best_val_loss') ? num(top.get('best_val_loss')) : 1e9;
   if (bestValLoss === undefined) fail(`best_val_loss is ${pyTypeName(top.get('best_val_loss'))}, expected a number`);
   const config: Record<string, PyValue> = {};
@@ -106,7 +106,7 @@ function readOptimizer(opt: PyValue, sd: StateDict, args: NanoGptModelArgs, fail
       fail(`optimizer param group ${g} has ${Array.isArray(ids) ? ids.length : 'no'} params, nanoGPT's layout for these model args has ${names.length}`);
     }
     (ids as PyValue[]).forEach((id, i) => {
-      if (typeof id !== 'number' || idToName.has(id)) fail(`optimizer param group ${g} lists id ${String(id)} that is not a new integer`);
+      if (typeof id !== 'number' || idToName.has(id)) fail(`optimizer param group ${g} lists id ${showValue(id)} that is not a new integer`);
       idToName.set(id as number, names[i]);
     });
     for (const flag of ['amsgrad', 'maximize'] as const) if (gs[g].get(flag) === true) fail(`optimizer param group ${g} has ${flag}=True, which yorick's AdamW does not do`);
@@ -122,7 +122,7 @@ function readOptimizer(opt: PyValue, sd: StateDict, args: NanoGptModelArgs, fail
     fail('optimizer param group 0 lacks AdamW\'s lr, betas, eps or weight_decay');
   }
   const noDecayWd = gs[1].get('weight_decay');
-  if (noDecayWd !== 0) fail(`optimizer param group 1 has weight_decay ${String(noDecayWd)}; nanoGPT's no-decay group has 0`);
+  if (noDecayWd !== 0) fail(`optimizer param group 1 has weight_decay ${showValue(noDecayWd)}; nanoGPT's no-decay group has 0`);
 
   const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
   let step: number | undefined;
@@ -138,14 +138,14 @@ function readOptimizer(opt: PyValue, sd: StateDict, args: NanoGptModelArgs, fail
       step = 0;
       continue;
     }
-    if (!(s instanceof Map)) return fail(`optimizer.state has no entry for parameter ${String(id)} ("${name}")`);
+    if (!(s instanceof Map)) return fail(`optimizer.state has no entry for parameter ${showValue(id)} ("${name}")`);
     for (const [key, out] of [['exp_avg', m], ['exp_avg_sq', v]] as const) {
       const t = s.get(key);
-      if (!(t instanceof TorchTensor) || !sameShape(t.shape, shape)) fail(`optimizer.state[${String(id)}].${key} ("${name}") is not a tensor of shape [${shape.join(', ')}]`);
+      if (!(t instanceof TorchTensor) || !sameShape(t.shape, shape)) fail(`optimizer.state[${showValue(id)}].${key} ("${name}") is not a tensor of shape [${shape.join(', ')}]`);
       out.set(name, (t as TorchTensor).data);
     }
     const k = num(s.get('step'));
-    if (k === undefined || !Number.isInteger(k) || k < 0) fail(`optimizer.state[${String(id)}].step is not a step count`);
+    if (k === undefined || !Number.isInteger(k) || k < 0) fail(`optimizer.state[${showValue(id)}].step is not a step count`);
     if (step !== undefined && step !== k) fail(`optimizer steps differ between parameters (${step} and ${k}); yorick's AdamW keeps one count`);
     step = k;
   }

@@ -54,3 +54,13 @@ export function pyTypeName(v: unknown): string {
   if (v instanceof PyFloat) return 'float';
   return 'object';
 }
+
+/** A value for an error message: short, and never throwing (JSON.stringify would on a bigint). */
+export function showValue(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'None';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v);
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  return `a ${pyTypeName(v)}`;
+}

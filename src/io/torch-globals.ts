@@ -4,7 +4,7 @@
  * everything else is refused by the reader. Also the storages behind tensors: a persistent id
  * ('storage', torch.FloatStorage, key, location, numel) names the zip record data/<key>.
  */
-import { OrderedDict, PyTuple, TorchTensor, type PyValue, type TorchDType } from './py-values.js';
+import { OrderedDict, PyTuple, showValue, TorchTensor, type PyValue, type TorchDType } from './py-values.js';
 
 export type Fail = (msg: string) => never;
 
@@ -93,8 +93,8 @@ export function loadStorage(pid: unknown[], record: (key: string) => Uint8Array 
   if (pid.length !== 5 || tag !== 'storage') fail(`persistent id is not ('storage', type, key, location, numel) (got ${pid.length} items)`);
   if (!(type instanceof StorageType)) fail('persistent id: the storage type is not a torch.<X>Storage global');
   const st = type as StorageType;
-  if (typeof key !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(key)) fail(`persistent id: storage key ${JSON.stringify(key)} is not a record name`);
-  if (!isCount(numel)) fail(`persistent id: storage data/${key as string} has element count ${String(numel)}, expected a non-negative integer`);
+  if (typeof key !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(key)) fail(`persistent id: storage key ${showValue(key)} is not a record name`);
+  if (!isCount(numel)) fail(`persistent id: storage data/${key as string} has element count ${showValue(numel)}, expected a non-negative integer`);
   const k = key as string, n = numel as number;
   const seen = cache.get(k);
   if (seen) {
@@ -127,7 +127,7 @@ function rebuildTensor(args: unknown[], fail: Fail): TorchTensor {
   const [storage, offset, size, stride, requiresGrad] = args;
   if (!(storage instanceof StorageRef)) fail('_rebuild_tensor_v2: the first argument is not a storage');
   const st = storage as StorageRef;
-  if (!isCount(offset)) fail(`_rebuild_tensor_v2: storage offset ${String(offset)} is not a non-negative integer`);
+  if (!isCount(offset)) fail(`_rebuild_tensor_v2: storage offset ${showValue(offset)} is not a non-negative integer`);
   const shape = shapeOf(size, 'tensor size', fail);
   const strides = shapeOf(stride, 'tensor stride', fail);
   if (strides.length !== shape.length) fail(`tensor size has ${shape.length} dimensions but stride has ${strides.length}`);

@@ -79,7 +79,7 @@ test('a model without biases is written with zero biases; exact GELU is written 
 test('a config.json that is not GPT-2\'s, or weights that disagree with it, are FormatErrors', () => {
   const bad = (cfg: unknown, pattern: RegExp, bytes = weights()) => assert.throws(() => readHfGpt2(bytes, cfg as Record<string, unknown>), formatError(pattern));
   bad({ ...config, model_type: 'llama' }, /model_type is "llama", this loader reads GPT-2 \("gpt2"\) only/);
-  bad({ ...config, model_type: undefined }, /model_type is null/);
+  bad({ ...config, model_type: undefined }, /model_type is missing/);
   bad({ ...config, n_embd: 32 }, /tensor "transformer\.wte\.weight" has shape \[50257, 16\], the model args .* imply \[50257, 32\]/);
   bad({ ...config, n_positions: 64 }, /transformer\.wpe\.weight" has shape \[32, 16\].*imply \[64, 16\]/);
   bad({ ...config, n_layer: 3 }, /missing 12 tensor\(s\)/);

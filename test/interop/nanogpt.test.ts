@@ -128,9 +128,11 @@ test('bad checkpoints are FormatErrors that name what disagrees', () => {
   bad(modified((top) => modelArgs(top).set('n_embd', 48)),
     /ckpt\.pt: tensor "transformer\.wte\.weight" has shape \[65, 32\], the model args \(n_layer 2, n_head 2, n_embd 48, block_size 16, vocab_size 65, bias true\) imply \[65, 48\]/);
   bad(modified((top) => modelArgs(top).set('n_layer', 3)), /missing 12 tensor\(s\) the model args imply: transformer\.h\.2\.ln_1\.weight/);
+  bad(modified((top) => modelArgs(top).set('n_layer', 2n ** 70n)), /model_args\.n_layer is 1180591620717411303424, expected a positive integer/);
+  bad(modified((top) => modelArgs(top).set('n_layer', 2 ** 40)), /imply 13194139533316 tensors, there are only 28/);
   bad(modified((top) => modelArgs(top).set('bias', false)), /unexpected tensor "transformer\.h\.0\.ln_1\.bias"/);
   bad(modified((top) => modelArgs(top).set('n_head', 5)), /n_embd \(32\) must be divisible by n_head \(5\)/);
-  bad(modified((top) => modelArgs(top).delete('vocab_size')), /model_args\.vocab_size is null, expected a positive integer/);
+  bad(modified((top) => modelArgs(top).delete('vocab_size')), /model_args\.vocab_size is missing, expected a positive integer/);
   bad(modified((top) => (top.get('model') as Map<PyKey, PyValue>).delete('transformer.ln_f.bias')), /missing 1 tensor\(s\) .*transformer\.ln_f\.bias/);
   bad(modified((top) => {
     const m = top.get('model') as Map<PyKey, PyValue>;
@@ -141,7 +143,7 @@ test('bad checkpoints are FormatErrors that name what disagrees', () => {
     const groups = (top.get('optimizer') as Map<PyKey, PyValue>).get('param_groups') as PyValue[];
     groups.push(groups[1]);
   }), /3 param groups; nanoGPT's configure_optimizers makes 2/);
-  bad(modified((top) => top.set('iter_num', 'x')), /iter_num is x/);
+  bad(modified((top) => top.set('iter_num', 'x')), /iter_num is "x", expected a non-negative integer/);
   bad(writeTorchFile([1, 2]), /holds a list, expected nanoGPT's checkpoint dict/);
 
   const entries = readZip(fixture());
