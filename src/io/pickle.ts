@@ -33,12 +33,19 @@ const UNSUPPORTED: Record<number, string> = {
   0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4',
 };
 
+/** A name from the file, safe to print: control characters escaped, at most 100 characters. */
+const printable = (s: string) => {
+  const t = s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return t.length > 100 ? `${t.slice(0, 100)}...` : t;
+};
+const article = (type: string) => (/^[aeiouAEIOU]/.test(type) ? `an ${type}` : `a ${type}`);
+
 function describe(v: Item): string {
   if (v instanceof PyCallable) return `the global ${v.qualname}`;
   if (v instanceof StorageType) return `the global ${v.qualname}`;
   if (v instanceof StorageRef) return `a bare storage (data/${v.key})`;
   if (v instanceof ArgTuple) return 'a tuple holding a global or storage';
-  return `a ${pyTypeName(v)}`;
+  return article(pyTypeName(v));
 }
 
 /** Reads one pickle (up to its STOP opcode). */
@@ -124,7 +131,7 @@ export function readPickle(bytes: Uint8Array, opts: PickleReadOptions = {}): PyV
   const pushGlobal = (module: string, name: string) => {
     const g = lookupGlobal(module, name);
     if (!g) {
-      fail(`global ${module}.${name} is not allowed: a checkpoint may hold only dicts, lists, tuples, numbers, strings, OrderedDicts and tensors (the allow-list of torch.load(weights_only=True))`);
+      fail(`global ${printable(`${module}.${name}`)} is not allowed: a checkpoint may hold only dicts, lists, tuples, numbers, strings, OrderedDicts and tensors (the allow-list of torch.load(weights_only=True))`);
     }
     stack.push(g!);
   };

@@ -85,7 +85,7 @@ test('globals outside the allow-list are refused by name, and nothing is called'
   bad('\x80\x02ctorch\nload\n.', /global torch\.load is not allowed/);
   bad('\x80\x02ccollections\nOrderedDict\n)\x81.', /NEWOBJ/);
   bad('\x80\x02}}b.', /BUILD .* on a dict is not allowed/);
-  bad('\x80\x02K\x01)R.', /REDUCE calls a int/);
+  bad('\x80\x02K\x01)R.', /REDUCE calls an int/);
   bad('\x80\x04\x8f.', /EMPTY_SET/);
   bad('\x80\x02ctorch\nFloatStorage\n.', /global torch\.FloatStorage cannot be the pickle's result/);
   bad('\x80\x02]ctorch\nFloatStorage\na.', /cannot be a list item/);
