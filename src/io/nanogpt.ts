@@ -201,6 +201,9 @@ export function nanoGptCheckpointParts(ckpt: NanoGptCheckpoint, opts: NanoGptWri
 /**
  * A ckpt.pt that torch.load reads and nanoGPT's sample.py and train.py --init_from=resume
  * accept: the state dict (with lm_head.weight tied to wte), AdamW's state in PyTorch's layout.
+ * model_args holds nanoGPT's seven GPTConfig fields only: an `activation` ('gelu_new' for
+ * GPT-2's own weights) is dropped, and nanoGPT runs exact GELU, as its from_pretrained does.
+ * sample.py finds meta.pkl through config.dataset (data/<dataset>/meta.pkl).
  */
 export function writeNanoGptCheckpoint(ckpt: NanoGptCheckpoint, opts: NanoGptWriteOptions = {}): Uint8Array {
   return concatBytes(nanoGptCheckpointParts(ckpt, opts));
