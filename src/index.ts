@@ -22,6 +22,17 @@ export type { LanguageModel, ModelOutput, ModelOptions, ModelSpec } from './mode
 export { createModel } from './models/factory.js';
 export { sampleFromLogits, softmaxRow, type SamplingOptions } from './models/sampling.js';
 export { readSafetensors, writeSafetensors, type StoredTensor, type SafetensorsFile } from './io/safetensors.js';
+export { FormatError } from './io/format-error.js';
+export { readNanoGptCheckpoint, writeNanoGptCheckpoint, nanoGptCheckpointParts, type NanoGptCheckpoint, type NanoGptOptimizer, type NanoGptWriteOptions, type AdamWMoments } from './io/nanogpt.js';
+export { readNanoGptMeta, writeNanoGptMeta, type NanoGptMeta } from './io/nanogpt-meta.js';
+export { readHfGpt2, writeHfGpt2, gpt2ConfigToModelArgs, type HfGpt2, type GeluKind } from './io/hf-gpt2.js';
+export { nanoGptParamShapes, type NanoGptModelArgs, type StateDict, type StateTensor } from './io/gpt-layout.js';
+export { gptFromStateDict, gptStateDict } from './io/load-gpt.js';
+export { readTorchFile, writeTorchFile, torchFileParts } from './io/torch-file.js';
+export { readPickle } from './io/pickle.js';
+export { writePickle } from './io/pickle-writer.js';
+export { PyTuple, PyFloat, OrderedDict, TorchTensor, type PyValue, type PyKey, type PyDict, type TorchDType } from './io/py-values.js';
+export { readZip, writeZip, zipParts, concatBytes, crc32 } from './io/zip.js';
 export * from './tokenizers/index.js';
 export { UserError } from './errors.js';
 export { BatchSampler, splitTrainVal, trainSplitPoint, TRAIN_FRACTION, type Batch, type TokenArray } from './data/batches.js';

@@ -24,6 +24,8 @@ export interface GPTConfig {
   dropout: number;
   /** Biases in the Linears and LayerNorms. */
   bias: boolean;
+  /** The MLP's GELU: exact (erf), as nanoGPT, or 'gelu_new' (tanh approximation), as GPT-2's own weights need. Default 'gelu'. */
+  activation?: 'gelu' | 'gelu_new';
 }
 
 export const defaultGPTConfig: GPTConfig = {
@@ -36,6 +38,7 @@ export function checkGPTConfig(c: GPTConfig): void {
   }
   if (c.n_embd % c.n_head !== 0) throw new Error(`n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head})`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`dropout must be in [0, 1), got ${c.dropout}`);
+  if (c.activation !== undefined && c.activation !== 'gelu' && c.activation !== 'gelu_new') throw new Error(`activation must be 'gelu' or 'gelu_new', got ${JSON.stringify(c.activation)}`);
 }
 
 class CausalSelfAttention extends Module {
@@ -71,7 +74,7 @@ class MLP extends Module {
     this.c_proj = this.registerModule('c_proj', new Linear(4 * n_embd, n_embd, bias, init));
   }
   forward(x: Tensor): Tensor {
-    const h = gelu(this.c_fc.forward(x)); // (B, T, 4C)
+    const h = gelu(this.c_fc.forward(x), this.config.activation === 'gelu_new' ? 'tanh' : 'none'); // (B, T, 4C)
     return dropout(this.c_proj.forward(h), this.config.dropout, this.training, this.generator);
   }
 }
