@@ -1,8 +1,9 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { loadBackend } from '../node/backends.js';
 import { loadCheckpointFile, saveCheckpointFile } from '../node/checkpoint.js';
+import { acquireOutDirLock, appendLine, childPath, cleanStaleTemps, releaseOutDirLock } from '../node/files.js';
 import { loadDataset } from '../node/prepare.js';
 import { formatDuration, Progress } from '../node/progress.js';
 import { setBackend } from '../tensor/tensor.js';
@@ -44,11 +45,23 @@ function loadConfig(argv: string[]): TrainConfig {
 export async function trainCommand(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) return void console.log(trainUsage);
   const config = loadConfig(argv);
+  // one run per out_dir; temporary files of killed runs go first
+  acquireOutDirLock(config.out_dir);
+  try {
+    const stale = cleanStaleTemps(config.out_dir);
+    if (stale.length) console.log(`removed ${stale.length} temporary file(s) left in ${config.out_dir} by interrupted runs: ${stale.join(', ')}`);
+    await train(config);
+  } finally {
+    releaseOutDirLock(config.out_dir);
+  }
+}
+
+async function train(config: TrainConfig): Promise<void> {
   const backend = await loadBackend(config.backend);
   setBackend(backend);
   console.log(`backend: ${backend.name}`);
 
-  const data = loadDataset(join(config.data_dir, config.dataset));
+  const data = loadDataset(childPath(config.data_dir, config.dataset, 'dataset'));
   const ckptPath = join(config.out_dir, CHECKPOINT_FILE);
   let resume;
   if (config.init_from === 'resume') {
@@ -69,9 +82,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   console.log(`model: ${config.model}, ${(trainer.model.numParams() / 1e6).toFixed(2)}M parameters; ` +
     `tokens per iteration: ${config.gradient_accumulation_steps * config.batch_size * config.block_size}`);
 
-  mkdirSync(config.out_dir, { recursive: true });
   const metricsPath = join(config.out_dir, 'metrics.jsonl');
-  const metric = (o: object) => appendFileSync(metricsPath, JSON.stringify({ ...o, time: new Date().toISOString() }) + '\n');
+  const metric = (o: object) => appendLine(metricsPath, JSON.stringify({ ...o, time: new Date().toISOString() }));
   const progress = new Progress(config.max_iters, process.stderr, config.log_interval);
   const start = performance.now();
   let emaMs = 0;
