@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { loadBackend } from '../node/backends.js';
 import { loadCheckpointFile, saveCheckpointFile } from '../node/checkpoint.js';
 import { acquireOutDirLock, appendLine, childPath, cleanStaleTemps, releaseOutDirLock } from '../node/files.js';
-import { loadDataset } from '../node/prepare.js';
+import { loadDataset } from '../node/dataset.js';
 import { formatDuration, Progress } from '../node/progress.js';
 import { setBackend } from '../tensor/tensor.js';
 import { builtinConfigs, resolveConfig, type TrainConfig } from '../train/config.js';

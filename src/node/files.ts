@@ -50,10 +50,10 @@ export function pidAlive(pid: number): boolean {
 }
 
 /** A write error a user can act on, as a UserError naming the file; anything else unchanged. */
-function writeFailure(e: unknown, path: string, hadPrevious: boolean): unknown {
+export function writeFailure(e: unknown, path: string): unknown {
   const code = codeOf(e);
   if (code === undefined || !(code in WRITE_FAILURES)) return e;
-  const kept = hadPrevious ? `the previous ${basename(path)} is intact` : 'nothing was written';
+  const kept = existsSync(path) ? `the previous ${basename(path)} is intact` : 'nothing was written';
   return new UserError(`could not write ${path}: ${WRITE_FAILURES[code]} (${code}); ${kept} and the temporary file was removed`);
 }
 
@@ -63,32 +63,54 @@ export interface ByteSink {
 }
 
 /**
+ * A file being written under its temporary name: commit() flushes it to disk and renames it
+ * over `path`; discard() removes it. Errors come out raw (see writeFailure).
+ */
+export class TempFile implements ByteSink {
+  readonly tmp: string;
+  private fd: number;
+  bytesWritten = 0;
+
+  constructor(readonly path: string, private readonly chunkBytes = MAX_IO_BYTES) {
+    this.tmp = tempPathFor(path);
+    this.fd = openSync(this.tmp, 'w');
+  }
+
+  write(bytes: Uint8Array): void {
+    for (let off = 0; off < bytes.length;) off += writeSync(this.fd, bytes, off, Math.min(this.chunkBytes, bytes.length - off));
+    this.bytesWritten += bytes.length;
+  }
+
+  commit(): void {
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = -1;
+    renameSync(this.tmp, this.path);
+    syncDir(dirname(this.path));
+  }
+
+  discard(): void {
+    if (this.fd >= 0) try { closeSync(this.fd); } catch { /* already failing */ }
+    this.fd = -1;
+    try { unlinkSync(this.tmp); } catch { /* never created, or renamed */ }
+  }
+}
+
+/**
  * Writes `path` whole or not at all: `produce` writes the content to a temporary file in turn,
  * which is flushed to disk and renamed over `path`. A kill at any moment leaves the old file or
  * the new one; an error removes the temporary file. `chunkBytes` caps each write call.
  */
 export function writeFileStreamed(path: string, produce: (sink: ByteSink) => void, chunkBytes = MAX_IO_BYTES): void {
-  const tmp = tempPathFor(path);
-  const hadPrevious = existsSync(path);
-  let fd = -1;
+  let file: TempFile | null = null;
   try {
-    fd = openSync(tmp, 'w');
-    const out = fd;
-    produce({
-      write(bytes: Uint8Array) {
-        for (let off = 0; off < bytes.length;) off += writeSync(out, bytes, off, Math.min(chunkBytes, bytes.length - off));
-      },
-    });
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
+    file = new TempFile(path, chunkBytes);
+    produce(file);
+    file.commit();
   } catch (e) {
-    if (fd >= 0) try { closeSync(fd); } catch { /* already failing */ }
-    try { unlinkSync(tmp); } catch { /* never created */ }
-    throw writeFailure(e, path, hadPrevious);
+    file?.discard();
+    throw writeFailure(e, path);
   }
-  syncDir(dirname(path));
 }
 
 /** Makes a rename durable (best effort: some systems cannot open a folder for fsync). */
@@ -232,7 +254,7 @@ export function cleanStaleTemps(dir: string): string[] {
       unlinkSync(join(dir, name));
       removed.push(name);
     } catch (e) {
-      if (codeOf(e) !== 'ENOENT') throw writeFailure(e, join(dir, name), true);
+      if (codeOf(e) !== 'ENOENT') throw writeFailure(e, join(dir, name));
     }
   }
   return removed;
@@ -265,7 +287,7 @@ export function acquireOutDirLock(dir: string): void {
         linkSync(mine, lock);
         return;
       } catch (e) {
-        if (codeOf(e) !== 'EEXIST') throw writeFailure(e, lock, false);
+        if (codeOf(e) !== 'EEXIST') throw writeFailure(e, lock);
       }
       const holder = lockHolder(lock);
       if (holder === process.pid) return;
@@ -278,7 +300,7 @@ export function acquireOutDirLock(dir: string): void {
         renameSync(lock, aside);
       } catch (e) {
         if (codeOf(e) === 'ENOENT') continue;
-        throw writeFailure(e, lock, true);
+        throw writeFailure(e, lock);
       }
       const moved = lockHolder(aside);
       if (moved !== holder && moved !== null && pidAlive(moved)) {
