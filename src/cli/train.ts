@@ -8,6 +8,7 @@ import { loadDataset } from '../node/dataset.js';
 import { formatDuration, Progress } from '../node/progress.js';
 import { setBackend } from '../tensor/tensor.js';
 import { builtinConfigs, resolveConfig, type TrainConfig } from '../train/config.js';
+import { seedNote } from '../train/seed.js';
 import { Trainer } from '../train/trainer.js';
 import { parseArgs } from './args.js';
 
@@ -57,6 +58,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
 }
 
 async function train(config: TrainConfig): Promise<void> {
+  const note = seedNote(config.seed);
+  if (note) console.log(note);
   const backend = await loadBackend(config.backend);
   setBackend(backend);
   console.log(`backend: ${backend.name}`);

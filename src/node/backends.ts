@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import { ReferenceBackend } from '../backend/reference.js';
+import { UserError } from '../errors.js';
 import { nativeEntry } from './native-backend.js';
 import { wasmEntry } from './wasm-backend.js';
 
@@ -25,9 +26,9 @@ export const backendEntries: BackendEntry[] = [
 export async function loadBackend(name = 'auto'): Promise<Backend> {
   if (name !== 'auto') {
     const entry = backendEntries.find((e) => e.name === name);
-    if (!entry) throw new Error(`unknown backend "${name}"; expected auto or one of: ${backendEntries.map((e) => e.name).join(', ')}`);
+    if (!entry) throw new UserError(`unknown backend "${name}"; expected auto or one of: ${backendEntries.map((e) => e.name).join(', ')}`);
     const b = await entry.load();
-    if (!b) throw new Error(`backend "${name}" cannot run here: ${entry.why ?? 'it did not load'}`);
+    if (!b) throw new UserError(`backend "${name}" cannot run here: ${entry.why ?? 'it did not load'}`);
     return b;
   }
   for (const entry of backendEntries) {

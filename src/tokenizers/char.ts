@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 import type { StreamDecoder, Tokenizer, TokenizerSpec } from './types.js';
 
 /** The lecture's tokenizer: the vocabulary is the sorted set of characters in the text. */
@@ -7,10 +8,11 @@ export class CharTokenizer implements Tokenizer {
   private readonly stoi = new Map<string, number>();
 
   constructor(chars: string[]) {
-    if (chars.length === 0) throw new Error('char tokenizer: the vocabulary is empty');
+    if (chars.length === 0) throw new UserError('char tokenizer: the vocabulary is empty');
     this.chars = chars;
     chars.forEach((ch, i) => {
-      if (this.stoi.has(ch)) throw new Error(`char tokenizer: character ${JSON.stringify(ch)} appears twice in the vocabulary`);
+      if (typeof ch !== 'string' || [...ch].length !== 1) throw new UserError(`char tokenizer: vocabulary entry ${i} (${JSON.stringify(ch)}) is not one character`);
+      if (this.stoi.has(ch)) throw new UserError(`char tokenizer: character ${JSON.stringify(ch)} appears twice in the vocabulary`);
       this.stoi.set(ch, i);
     });
   }
@@ -33,7 +35,7 @@ export class CharTokenizer implements Tokenizer {
     for (const ch of text) {
       const id = this.stoi.get(ch);
       if (id === undefined) {
-        throw new Error(`char tokenizer: character ${JSON.stringify(ch)} (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) at position ${pos} is not in the vocabulary`);
+        throw new UserError(`char tokenizer: character ${JSON.stringify(ch)} (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) at position ${pos} is not in the vocabulary`);
       }
       ids.push(id);
       pos++;
@@ -45,7 +47,7 @@ export class CharTokenizer implements Tokenizer {
     let s = '';
     for (let i = 0; i < ids.length; i++) {
       const ch = this.chars[ids[i]];
-      if (ch === undefined) throw new Error(`char tokenizer: id ${ids[i]} at position ${i} is out of range [0, ${this.chars.length})`);
+      if (ch === undefined) throw new UserError(`char tokenizer: id ${ids[i]} at position ${i} is out of range [0, ${this.chars.length})`);
       s += ch;
     }
     return s;
@@ -61,7 +63,7 @@ export class CharTokenizer implements Tokenizer {
 
   static fromSpec(spec: TokenizerSpec): CharTokenizer {
     if (!Array.isArray(spec.chars) || !spec.chars.every((c) => typeof c === 'string')) {
-      throw new Error('char tokenizer spec: "chars" must be an array of strings');
+      throw new UserError('char tokenizer spec: "chars" must be an array of strings');
     }
     return new CharTokenizer(spec.chars as string[]);
   }
