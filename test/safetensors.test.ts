@@ -97,7 +97,9 @@ test('finding 5: the header must be one strict JSON object; duplicates and a nul
   refused(file('{"__metadata__":{"k":1}}', 0), /__metadata__\.k must be a string/);
   refused(file('{"__metadata__":"x"}', 0), /__metadata__ must be an object/);
   refused(file('{"__metadata__":{"k":"\\ud800"}}', 0), /lone surrogate/);
-  refused(file('['.repeat(200) + ']'.repeat(200), 0), /nesting deeper than 128/);
+  refused(file('['.repeat(200) + ']'.repeat(200), 0), /more than 127 nested/);
+  assert.equal(readSafetensors(file('{"__metadata__":{},"x":{"dtype":"U8","shape":[],"data_offsets":[0,1],"n":' + '['.repeat(125) + ']'.repeat(125) + '}}', 1)).tensors.size, 1, '127 levels are fine');
+  refused(file('{"x":{"dtype":"U8","shape":[],"data_offsets":[0,1],"n":' + '['.repeat(126) + ']'.repeat(126) + '}}', 1), /more than 127 nested/);
   // "__proto__" is an ordinary key
   const proto = readSafetensors(file('{"__metadata__":{"__proto__":"p"},"__proto__":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1));
   assert.equal(Object.getOwnPropertyDescriptor(proto.metadata, '__proto__')?.value, 'p');

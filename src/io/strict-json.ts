@@ -5,7 +5,8 @@
  * - numbers keep their source text, so `3`, `3.0` and `3e0` stay distinguishable and integers
  *   past 2^53 stay exact (a usize field must be an integer literal);
  * - escapes that make lone surrogates are an error (serde_json refuses them in a String);
- * - nesting deeper than 128 is an error (serde_json's recursion limit; also bounds our stack).
+ * - more than 127 nested arrays and objects is an error (serde_json's recursion limit of 128
+ *   counts down to 0 on the 128th; also bounds our stack).
  * Objects come back as Maps in source order, so no key ("__proto__") is special.
  */
 export class JsonNumber {
@@ -20,7 +21,7 @@ export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | Map
 
 export class JsonSyntaxError extends Error {}
 
-const MAX_DEPTH = 128;
+const MAX_DEPTH = 127;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -62,10 +63,11 @@ export function parseStrictJson(text: string): JsonValue {
     if (LONE_SURROGATE.test(s)) fail('a string holds a lone surrogate');
     return s;
   };
+  /** depth: arrays and objects open around this value. */
   const value = (depth: number): JsonValue => {
-    if (depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH}`);
     skipSpace();
     const c = text[i];
+    if ((c === '{' || c === '[') && depth >= MAX_DEPTH) fail(`more than ${MAX_DEPTH} nested arrays and objects`);
     if (c === '{') {
       i++;
       const obj = new Map<string, JsonValue>();
@@ -109,7 +111,7 @@ export function parseStrictJson(text: string): JsonValue {
     i += m[0].length;
     return new JsonNumber(m[0]);
   };
-  const v = value(1);
+  const v = value(0);
   skipSpace();
   if (i < text.length) fail('trailing characters after the JSON value');
   return v;
