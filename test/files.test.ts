@@ -11,7 +11,7 @@ import { UserError } from '../src/errors.js';
 import { readSafetensors, writeSafetensors, type TensorSource } from '../src/io/safetensors.js';
 import { loadCheckpointFile, saveCheckpointFile } from '../src/node/checkpoint.js';
 import {
-  acquireOutDirLock, cleanStaleTemps, LOCK_FILE, readFileBounded, releaseOutDirLock, writeFileStreamed,
+  acquireOutDirLock, appendLine, cleanStaleTemps, LOCK_FILE, readFileBounded, releaseOutDirLock, writeFileStreamed,
 } from '../src/node/files.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../src/node/safetensors-file.js';
 import { Rng } from '../src/tensor/rng.js';
@@ -166,6 +166,10 @@ test('finding 7: ENOSPC and EROFS on a real file system: clear message, previous
     assert.throws(() => saveCheckpointFile(path, big), /no space left on the device \(ENOSPC\); the previous ckpt\.safetensors is intact/);
     assert.deepEqual(readFileSync(path), before);
     assert.deepEqual(readdirSync(mountPoint), ['ckpt.safetensors']);
+    // the metrics log on the full disk
+    const metrics = join(mountPoint, 'metrics.jsonl');
+    assert.throws(() => { for (let i = 0; i < 1e5; i++) appendLine(metrics, 'x'.repeat(1000)); }, /could not append to .*metrics\.jsonl: no space left on the device \(ENOSPC\)/);
+    rmSync(metrics);
     assert.equal(spawnSync('mount', ['-o', 'remount,ro', mountPoint]).status, 0);
     assert.throws(() => saveCheckpointFile(path, small), /read-only \(EROFS\); the previous ckpt\.safetensors is intact/);
     assert.deepEqual(readFileSync(path), before);
