@@ -41,4 +41,4 @@ export { KVCache } from './models/kv-cache.js';
 export { Trainer, trainStep, modelSpecFor, type TrainHooks, type StepEvent, type EvalEvent, type BatchStream, type TrainerData } from './train/trainer.js';
 export { resumeConfig } from './train/resume.js';
 export { resolveConfig, builtinConfigs, defaultTrainConfig, type TrainConfig } from './train/config.js';
-export { serializeCheckpoint, deserializeCheckpoint, loadCheckpoint, type CheckpointState, type CheckpointContents, type LoadedCheckpoint } from './train/checkpoint.js';
+export { serializeCheckpoint, checkpointParts, deserializeCheckpoint, loadCheckpoint, type CheckpointParts, type CheckpointState, type CheckpointContents, type LoadedCheckpoint } from './train/checkpoint.js';

@@ -9,7 +9,8 @@ export interface ParsedArgs {
 /** Parses `--key=value`, `--key value` and bare `--flag` arguments; the rest are positional. */
 export function parseArgs(argv: string[], booleanFlags: string[] = ['help']): ParsedArgs {
   const positional: string[] = [];
-  const flags: Record<string, string> = {};
+  // no prototype: --__proto__ or --constructor are plain (unknown) keys, never inherited ones
+  const flags: Record<string, string> = Object.create(null);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-h') {
@@ -37,10 +38,11 @@ export function takeFlags<K extends string>(flags: Record<string, string>, known
   return flags as Partial<Record<K, string>>;
 }
 
-export function intFlag(value: string | undefined, name: string, fallback: number, min = 0): number {
+export function intFlag(value: string | undefined, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new UserError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  if (n > max) throw new UserError(`--${name} must be at most ${max.toLocaleString('en-US')}, got ${value}`);
   return n;
 }
 

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
+import { childPath, ensureDir } from '../node/files.js';
 import { UserError } from '../errors.js';
-import { downloadShakespeare, PIECE_CHARS, prepareDataset, readText } from '../node/prepare.js';
-import { Progress } from '../node/progress.js';
+import { downloadShakespeare, prepareDatasetFrom } from '../node/prepare.js';
+import { fileTextSource } from '../node/text-source.js';
 import { parseArgs, takeFlags } from './args.js';
 
 export const prepareUsage = `usage: yorick prepare [--input FILE] [--dataset NAME] [--tokenizer KIND] [--data_dir data]
@@ -24,28 +25,22 @@ export async function prepareCommand(argv: string[]): Promise<void> {
   const f = takeFlags(flags, ['input', 'dataset', 'tokenizer', 'data_dir'] as const, 'prepare');
   const dataDir = f.data_dir ?? 'data';
   const dataset = f.dataset ?? (f.input ? basename(f.input, extname(f.input)) : 'shakespeare_char');
-  if (!/^[\w.-]+$/.test(dataset)) throw new UserError(`dataset name "${dataset}" may use only letters, digits, '_', '-' and '.'`);
-  const dir = join(dataDir, dataset);
-  let inputPath = f.input;
-  if (!inputPath) {
+  const dir = childPath(dataDir, dataset, 'dataset name');
+  // the input is checked (a readable file) before anything is downloaded or tokenized
+  let source = f.input ? fileTextSource(f.input) : null;
+  if (!source) {
     if (dataset !== 'shakespeare_char' && dataset !== 'shakespeare') {
       throw new UserError(`yorick prepare: dataset "${dataset}" has no download; give its text with --input FILE`);
     }
-    inputPath = join(dir, 'input.txt');
+    const inputPath = join(dir, 'input.txt');
     if (existsSync(inputPath)) console.log(`using ${inputPath}`);
     else {
-      mkdirSync(dir, { recursive: true });
+      ensureDir(dir, 'dataset folder');
       await downloadShakespeare(inputPath, (s) => console.log(s));
     }
+    source = fileTextSource(inputPath);
   }
-  const text = readText(inputPath);
   // nanoGPT's data/shakespeare uses GPT-2's BPE; everything else defaults to characters
   const tokenizer = f.tokenizer ?? (dataset === 'shakespeare' ? 'gpt2' : 'char');
-  // a large text is encoded in pieces: a live line on a terminal, ten lines in a log file
-  const progress = text.length > PIECE_CHARS
-    ? new Progress(text.length, { logEvery: Math.ceil(text.length / 10), counter: (d, t) => `encoded ${(d / 1e6).toFixed(1)}M/${(t / 1e6).toFixed(1)}M characters` })
-    : undefined;
-  prepareDataset(text, dir, tokenizer, (s) => { progress?.done(); console.log(s); },
-    { onProgress: progress && ((done, total) => progress.update(done, `${Math.round((100 * done) / total)}%`)) });
-  progress?.done();
+  prepareDatasetFrom(source, dir, tokenizer, (s) => console.log(s));
 }

@@ -1,9 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { generateTokens } from '../models/generate.js';
 import { loadBackend } from '../node/backends.js';
 import { loadCheckpointFile } from '../node/checkpoint.js';
+import { readFileBounded } from '../node/files.js';
+import { decodeUtf8Strict } from '../tokenizers/bytes.js';
+import { parseSeed, seedNote } from '../train/seed.js';
 import { loadTokenizer } from '../node/tokenizers.js';
 import { IntTensor } from '../tensor/tensor.js';
 import { intFlag, numberFlag, parseArgs, takeFlags } from './args.js';
@@ -18,27 +20,33 @@ temperature 0.8, top_k 200, seed 1337. --temperature=0 is greedy; --top_k=none k
 token; --top_p keeps the nucleus; --device picks the compute backend (auto, native, wasm,
 reference).`;
 
+/** Bounds on what one command may ask for: a prompt file, samples, tokens per sample. */
+const MAX_START_BYTES = 1 << 20;
+const MAX_SAMPLES = 10_000;
+const MAX_NEW_TOKENS = 1_000_000;
+
 export async function sampleCommand(argv: string[]): Promise<void> {
   const { flags, positional } = parseArgs(argv);
   if (flags.help) return void console.log(sampleUsage);
   if (positional.length) throw new UserError(`yorick sample: unexpected argument "${positional[0]}"\n${sampleUsage}`);
   const f = takeFlags(flags, ['out_dir', 'start', 'num_samples', 'max_new_tokens', 'temperature', 'top_k', 'top_p', 'seed', 'device'] as const, 'sample');
   const outDir = f.out_dir ?? 'out-shakespeare-char-cpu';
-  const numSamples = intFlag(f.num_samples, 'num_samples', 10, 1);
-  const maxNewTokens = intFlag(f.max_new_tokens, 'max_new_tokens', 500, 0);
+  const numSamples = intFlag(f.num_samples, 'num_samples', 10, 1, MAX_SAMPLES);
+  const maxNewTokens = intFlag(f.max_new_tokens, 'max_new_tokens', 500, 0, MAX_NEW_TOKENS);
   const temperature = numberFlag(f.temperature, 'temperature', 0.8);
   // nanoGPT's default keeps the 200 most likely tokens; --top_k=none keeps them all
   const topK = f.top_k === 'none' ? null : intFlag(f.top_k, 'top_k', 200, 1);
   const topP = f.top_p === undefined ? null : numberFlag(f.top_p, 'top_p', 1);
-  const seed = intFlag(f.seed, 'seed', 1337, 0);
+  const seed = f.seed === undefined ? 1337 : parseSeed(f.seed, '--seed');
+  const note = seedNote(seed);
+  if (note) console.error(note);
   if (temperature < 0) throw new UserError(`--temperature must be >= 0, got ${temperature}`);
   if (topP !== null && !(topP > 0 && topP <= 1)) throw new UserError(`--top_p must be in (0, 1], got ${topP}`);
 
   let start = f.start ?? '\n';
   if (start.startsWith('FILE:')) {
     const path = start.slice(5);
-    if (!existsSync(path)) throw new UserError(`--start file not found: ${path}`);
-    start = readFileSync(path, 'utf8');
+    start = decodeUtf8Strict(readFileBounded(path, MAX_START_BYTES, '--start file'), `--start file ${path}`);
   }
   const backend = await loadBackend(f.device ?? 'auto');
   // seeded before the model is built, as sample.py does: the same seed gives nanoGPT's samples

@@ -1,7 +1,8 @@
 /**
  * `yorick tokenizer train|encode|decode`: a thin shell over src/tokenizers and src/node/tokenizers.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { checkWritableParent, writeFileAtomic } from '../node/files.js';
 import { UserError } from '../errors.js';
 import { Progress } from '../node/progress.js';
 import { createTokenizer, loadTokenizer, readTextFile } from '../node/tokenizers.js';
@@ -56,6 +57,9 @@ function train(argv: string[]): void {
   if (!Number.isInteger(vocabSize)) throw new UserError(`--vocab_size must be an integer, got ${JSON.stringify(f.vocab_size)}`);
   const patternArg = f.pattern ?? 'gpt4';
   const pattern = patternArg === 'none' || patternArg === 'basic' ? '' : resolvePatternName(patternArg);
+  const prefix = f.output ?? `bpe_${vocabSize}`;
+  // where the result goes is checked before the (long) training, not after it
+  checkWritableParent(`${prefix}.model`, '--output');
   const text = readTextFile(f.input);
   const specials = (f.special ?? '').split(',').filter((s) => s.length > 0);
   const specialTokens = Object.fromEntries(specials.map((s, i) => [s, vocabSize + i]));
@@ -69,9 +73,8 @@ function train(argv: string[]): void {
   });
   progress.done();
   const seconds = (performance.now() - t0) / 1000;
-  const prefix = f.output ?? `bpe_${vocabSize}`;
-  writeFileSync(`${prefix}.model`, tok.toMinbpeModel());
-  writeFileSync(`${prefix}.json`, JSON.stringify(tok.toSpec()) + '\n');
+  writeFileAtomic(`${prefix}.model`, tok.toMinbpeModel());
+  writeFileAtomic(`${prefix}.json`, JSON.stringify(tok.toSpec()) + '\n');
   const bytes = new TextEncoder().encode(text).length;
   const tokens = tok.encode(text, { disallowedSpecial: 'none' }).length;
   console.log(`trained ${vocabSize - 256} merges on ${bytes.toLocaleString('en-US')} bytes in ${seconds.toFixed(2)} s ` +

@@ -1,14 +1,16 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { loadBackend } from '../node/backends.js';
 import { loadCheckpointFile, saveCheckpointFile } from '../node/checkpoint.js';
-import { loadDataset } from '../node/prepare.js';
+import { loadDataset } from '../node/dataset.js';
+import { acquireOutDirLock, appendLine, childPath, cleanStaleTemps, ensureDir, releaseOutDirLock } from '../node/files.js';
 import { METRICS_FILE, PLOT_FILE } from '../node/plot.js';
 import { formatDuration, Progress } from '../node/progress.js';
 import { RunPlotter } from '../node/run-plotter.js';
 import { builtinConfigs, resolveConfig, type TrainConfig } from '../train/config.js';
 import { median } from '../train/metrics.js';
+import { seedNote } from '../train/seed.js';
 import { Trainer } from '../train/trainer.js';
 import { parseArgs } from './args.js';
 
@@ -57,11 +59,25 @@ function configFrom(positional: string[], flags: Record<string, string>): TrainC
 export async function trainCommand(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) return void console.log(trainUsage);
   const { config: asked, quiet } = loadConfig(argv);
+  // one run per out_dir; temporary files of killed runs go first
+  acquireOutDirLock(asked.out_dir);
+  try {
+    const stale = cleanStaleTemps(asked.out_dir);
+    if (stale.length) console.log(`removed ${stale.length} temporary file(s) left in ${asked.out_dir} by interrupted runs: ${stale.join(', ')}`);
+    await train(asked, quiet);
+  } finally {
+    releaseOutDirLock(asked.out_dir);
+  }
+}
+
+async function train(asked: TrainConfig, quiet: boolean): Promise<void> {
   const say = (line: string) => { if (!quiet) console.log(line); };
+  const note = seedNote(asked.seed);
+  if (note) say(note);
   const backend = await loadBackend(asked.device);
   say(`device: ${backend.name}`);
 
-  const data = loadDataset(join(asked.data_dir, asked.dataset));
+  const data = loadDataset(childPath(asked.data_dir, asked.dataset, 'dataset'));
   const ckptPath = join(asked.out_dir, CHECKPOINT_FILE);
   const resume = asked.init_from === 'resume' ? loadCheckpointFile(ckptPath, { backend }) : undefined;
   const trainer = new Trainer(asked, { train: data.train, val: data.val, vocabSize: data.meta.vocab_size, tokenizer: data.meta.tokenizer },
@@ -73,9 +89,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
   say(`model: ${config.model}, ${(params / 1e6).toFixed(2)}M parameters; ` +
     `tokens per iteration: ${config.gradient_accumulation_steps * config.batch_size * config.block_size}`);
 
-  mkdirSync(config.out_dir, { recursive: true });
+  ensureDir(config.out_dir, 'out_dir');
   const metricsPath = join(config.out_dir, METRICS_FILE);
-  const metric = (o: object) => appendFileSync(metricsPath, JSON.stringify({ ...o, time: new Date().toISOString() }) + '\n');
+  const metric = (o: object) => appendLine(metricsPath, JSON.stringify({ ...o, time: new Date().toISOString() }));
   // a run from scratch starts a new log; a resumed one continues it on a fresh line (the last
   // one may have been cut off when the earlier run was killed)
   if (!resume) writeFileSync(metricsPath, '');
@@ -102,7 +118,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       progress.log(`step ${e.iter}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)} (${formatDuration(performance.now() - start)})`);
       if (e.saved) progress.info(`saved ${ckptPath}`);
     },
-    saveCheckpoint: (bytes) => saveCheckpointFile(ckptPath, bytes),
+    saveCheckpoint: (checkpoint) => saveCheckpointFile(ckptPath, checkpoint),
   });
   progress.done();
   const wallMs = performance.now() - start;

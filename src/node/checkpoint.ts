@@ -1,30 +1,40 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import type { ModelOptions } from '../models/model.js';
-import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
+import type { SafetensorsFile } from '../io/safetensors.js';
+import { type CheckpointParts, loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
+import { MAX_IO_BYTES, writeFileStreamed } from './files.js';
+import { readSafetensorsFile, writeSafetensorsFile, type IoOptions } from './safetensors-file.js';
 
 /**
  * Writes the checkpoint to a temporary file, flushes it to disk, then renames it over the old
  * one: a kill at any moment leaves either the old checkpoint or the new one, never half of one.
+ * Bytes are written in chunks (no 2 GiB limit); parts are streamed tensor by tensor.
  */
-export function saveCheckpointFile(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+export function saveCheckpointFile(path: string, checkpoint: Uint8Array | CheckpointParts, opts: IoOptions = {}): void {
+  if (checkpoint instanceof Uint8Array) {
+    writeFileStreamed(path, (sink) => sink.write(checkpoint), opts.chunkBytes ?? MAX_IO_BYTES);
+  } else {
+    writeSafetensorsFile(path, checkpoint.tensors, checkpoint.metadata, opts);
   }
-  renameSync(tmp, path);
 }
 
-/** Reads a checkpoint file and builds its model (see loadCheckpoint for the options). */
-export function loadCheckpointFile(path: string, opts: ModelOptions = {}): LoadedCheckpoint {
+/**
+ * Loads a checkpoint and builds its model (see loadCheckpoint for the options): the header is
+ * checked from the file's first bytes before anything large is allocated, then each tensor is
+ * read into its own array with positioned reads (memory: about one copy of the file, any size).
+ */
+export function loadCheckpointFile(path: string, opts: ModelOptions & IoOptions = {}): LoadedCheckpoint {
   if (!existsSync(path)) throw new UserError(`no checkpoint at ${path}; train one first (yorick train), or pass --out_dir where it is`);
+  let file: SafetensorsFile;
   try {
-    return loadCheckpoint(readFileSync(path), path, opts);
+    file = readSafetensorsFile(path, path, opts);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${(e as Error).message}; the checkpoint is corrupt or incomplete`);
+  }
+  try {
+    return loadCheckpoint(file, path, opts);
   } catch (e) {
     throw new UserError((e as Error).message);
   }

@@ -1,29 +1,20 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { trainSplitPoint, type TokenArray } from '../data/batches.js';
-import { encodeInPieces } from '../data/pieces.js';
+import { trainSplitPoint } from '../data/batches.js';
+import { StreamEncoder } from '../data/stream-encode.js';
 import { UserError } from '../errors.js';
-import type { Tokenizer, TokenizerSpec } from '../tokenizers/types.js';
-import { createTokenizer, loadTokenizer } from './tokenizers.js';
+import { CharTokenizer } from '../tokenizers/char.js';
+import type { Tokenizer } from '../tokenizers/types.js';
+import type { DatasetMeta } from './dataset.js';
+import { cleanStaleTemps, ensureDir, readFileBounded, TempFile, writeFailure, writeFileAtomic } from './files.js';
+import { ByteProgress } from './progress.js';
+import { CharSet, codePointOffset, countCodePoints, fileTextSource, stringTextSource, type TextSource } from './text-source.js';
+import { createTokenizer } from './tokenizers.js';
+
+export { loadDataset, type Dataset, type DatasetMeta } from './dataset.js';
+export { writeFileAtomic } from './files.js';
 
 /** The text of nanoGPT's shakespeare_char dataset, from karpathy/char-rnn. */
 export const SHAKESPEARE_URL = 'https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt';
-
-export interface DatasetMeta {
-  vocab_size: number;
-  /** Storage of train.bin / val.bin: little-endian uint16, or uint32 for vocabularies over 65,536. */
-  dtype: 'uint16' | 'uint32';
-  tokenizer: TokenizerSpec;
-  train_tokens: number;
-  val_tokens: number;
-}
-
-/** Writes a file whole or not at all: a temporary file, then a rename over the old one. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 /** Downloads the Tiny Shakespeare text to `path`, or explains how to put it there by hand. */
 export async function downloadShakespeare(path: string, log: (s: string) => void): Promise<void> {
@@ -41,10 +32,9 @@ export async function downloadShakespeare(path: string, log: (s: string) => void
   writeFileAtomic(path, text);
 }
 
-/** Reads a text file as UTF-8, refusing invalid bytes and empty files. */
-export function readText(path: string): string {
-  if (!existsSync(path)) throw new UserError(`input file not found: ${path}`);
-  const bytes = readFileSync(path);
+/** Reads a (small) text file as UTF-8, refusing invalid bytes and empty files. */
+export function readText(path: string, maxBytes = 256 << 20): string {
+  const bytes = readFileBounded(path, maxBytes, 'input file');
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -55,88 +45,98 @@ export function readText(path: string): string {
   return text;
 }
 
-/** UTF-16 offset of the text's first `n` characters (code points, as Python counts them). */
-function codePointOffset(text: string, n: number): number {
-  let offset = 0;
-  for (let k = 0; k < n && offset < text.length; k++) offset += text.codePointAt(offset)! > 0xffff ? 2 : 1;
-  return offset;
+export interface PrepareOptions {
+  /** Text per tokenizer call, in UTF-16 units (tests make it small to exercise the cuts). */
+  pieceChars?: number;
+  /** Show a progress bar on stderr (default: on a terminal, or for inputs over 64 MB). */
+  progress?: boolean;
 }
-
-/** Texts longer than this (UTF-16 units) are encoded in pieces of this size, with progress. */
-export const PIECE_CHARS = 4_000_000;
 
 /**
  * nanoGPT's prepare.py: the first 90% of the text's characters to train.bin and the rest to
  * val.bin, each part tokenized on its own (so BPE token counts match nanoGPT's), the tokenizer
- * to meta.json, all in dir. onProgress(done, total) follows the encoding, in UTF-16 units.
+ * to meta.json, all in dir. The text is read twice, in pieces (to count its characters, and
+ * for the character tokenizer collect them; then to tokenize), and the ids are written as they
+ * come, so memory does not grow with the text. Ids equal those of encoding each part whole.
  */
-export function prepareDataset(text: string, dir: string, tokenizerArg: string, log: (s: string) => void,
-  opts: { pieceChars?: number; onProgress?: (done: number, total: number) => void } = {}): DatasetMeta {
-  const tokenizer = createTokenizer(tokenizerArg, text);
+export function prepareDatasetFrom(source: TextSource, dir: string, tokenizerArg: string, log: (s: string) => void, opts: PrepareOptions = {}): DatasetMeta {
+  const showProgress = opts.progress ?? (!!process.stderr.isTTY || source.bytes > 64e6);
+  const bar = showProgress ? new ByteProgress('prepare', 2 * source.bytes) : null;
+  // a tokenizer from a file is loaded (and checked) before the text is read
+  const given = tokenizerArg === 'char' ? null : createTokenizer(tokenizerArg, '');
   let chars = 0;
-  for (let i = 0; i < text.length; i += text.codePointAt(i)! > 0xffff ? 2 : 1) chars++;
+  const charSet = given ? null : new CharSet();
+  for (const piece of source.pieces((n) => bar?.update(n))) {
+    chars += countCodePoints(piece);
+    charSet?.add(piece);
+  }
+  if (chars === 0) throw new UserError(`${source.name} is empty: there is no text to train on`);
+  const tokenizer: Tokenizer = given ?? new CharTokenizer(charSet!.sorted());
+  bar?.done();
   log(`length of dataset in characters: ${chars.toLocaleString('en-US')}`);
   log(`tokenizer: ${tokenizer.kind}, vocab size ${tokenizer.vocabSize.toLocaleString('en-US')}`);
-  const cut = codePointOffset(text, trainSplitPoint(chars));
-  const size = opts.pieceChars ?? PIECE_CHARS;
-  const progress = opts.onProgress && ((offset: number) => (done: number) => opts.onProgress!(offset + done, text.length));
-  const trainIds = encodeInPieces(tokenizer, text.slice(0, cut), size, progress?.(0));
-  const valIds = encodeInPieces(tokenizer, text.slice(cut), size, progress?.(cut));
   const Tokens = tokenizer.vocabSize <= 65536 ? Uint16Array : Uint32Array;
-  const train = Tokens.from(trainIds), val = Tokens.from(valIds);
-  if (val.length < 2) throw new UserError(`the text gives only ${trainIds.length + valIds.length} tokens: too few for a train/val split`);
-  log(`train has ${train.length.toLocaleString('en-US')} tokens, val has ${val.length.toLocaleString('en-US')} tokens`);
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir, 'dataset folder');
+  cleanStaleTemps(dir);
+  const files = { train: new TempFile(join(dir, 'train.bin')), val: new TempFile(join(dir, 'val.bin')) };
+  const counts = { train: 0, val: 0 };
+  const encoder = (split: 'train' | 'val') => new StreamEncoder(tokenizer, (ids) => {
+    const t = Tokens.from(ids);
+    files[split].write(new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
+    counts[split] += ids.length;
+  }, opts.pieceChars);
+  try {
+    const train = encoder('train'), val = encoder('val');
+    if (!train.rule) log(`note: the ${tokenizer.kind} tokenizer cannot encode a text piece by piece with the same ids; each split is held in memory`);
+    const cut = trainSplitPoint(chars);
+    let seen = 0;
+    for (const piece of source.pieces((n) => bar?.update(source.bytes + n))) {
+      if (seen >= cut) {
+        val.push(piece);
+        continue;
+      }
+      const n = countCodePoints(piece);
+      const at = seen + n <= cut ? piece.length : codePointOffset(piece, cut - seen);
+      train.push(piece.slice(0, at));
+      seen += seen + n <= cut ? n : cut - seen;
+      if (seen >= cut) {
+        train.finish();
+        val.push(piece.slice(at));
+      }
+    }
+    train.finish();
+    val.finish();
+    bar?.done();
+    if (counts.val < 2) throw new UserError(`the text gives only ${counts.train + counts.val} tokens: too few for a train/val split`);
+    log(`train has ${counts.train.toLocaleString('en-US')} tokens, val has ${counts.val.toLocaleString('en-US')} tokens`);
+    files.train.commit();
+    files.val.commit();
+  } catch (e) {
+    files.train.discard();
+    files.val.discard();
+    if (e instanceof RangeError && /string length/i.test(e.message)) {
+      throw new UserError(`${source.name}: one split is too large to tokenize in memory with the ${tokenizer.kind} tokenizer (${e.message}); use char, gpt2, cl100k_base, o200k_base or a BPE with the gpt2/gpt4 pattern, which stream`);
+    }
+    throw writeFailure(e, join(dir, 'train.bin'));
+  }
   const meta: DatasetMeta = {
     vocab_size: tokenizer.vocabSize,
-    dtype: train instanceof Uint16Array ? 'uint16' : 'uint32',
+    dtype: Tokens === Uint16Array ? 'uint16' : 'uint32',
     tokenizer: tokenizer.toSpec(),
-    train_tokens: train.length,
-    val_tokens: val.length,
+    train_tokens: counts.train,
+    val_tokens: counts.val,
   };
-  writeFileAtomic(join(dir, 'train.bin'), new Uint8Array(train.buffer, train.byteOffset, train.byteLength));
-  writeFileAtomic(join(dir, 'val.bin'), new Uint8Array(val.buffer, val.byteOffset, val.byteLength));
   writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
   log(`wrote ${join(dir, 'train.bin')}, val.bin and meta.json`);
   return meta;
 }
 
-export interface Dataset {
-  meta: DatasetMeta;
-  tokenizer: Tokenizer;
-  train: TokenArray;
-  val: TokenArray;
+/** prepareDatasetFrom a text file, read in pieces. */
+export function prepareDatasetFile(path: string, dir: string, tokenizerArg: string, log: (s: string) => void, opts: PrepareOptions = {}): DatasetMeta {
+  return prepareDatasetFrom(fileTextSource(path), dir, tokenizerArg, log, opts);
 }
 
-/** Loads data/<dataset>/ as prepareDataset wrote it, checking that the files agree with meta.json. */
-export function loadDataset(dir: string): Dataset {
-  const metaPath = join(dir, 'meta.json');
-  if (!existsSync(metaPath)) throw new UserError(`no dataset in ${dir} (missing meta.json); run: yorick prepare`);
-  let meta: DatasetMeta;
-  try {
-    meta = JSON.parse(readFileSync(metaPath, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${metaPath} is not valid JSON (${(e as Error).message}); run yorick prepare again`);
-  }
-  if (!meta || typeof meta.vocab_size !== 'number' || !meta.tokenizer || (meta.dtype !== 'uint16' && meta.dtype !== 'uint32')) {
-    throw new UserError(`${metaPath} is missing vocab_size, dtype or tokenizer; run yorick prepare again`);
-  }
-  const tokenizer = loadTokenizer(meta.tokenizer);
-  const read = (split: 'train' | 'val', expected: number): TokenArray => {
-    const path = join(dir, `${split}.bin`);
-    if (!existsSync(path)) throw new UserError(`missing ${path}; run yorick prepare again`);
-    const bytes = readFileSync(path);
-    const width = meta.dtype === 'uint16' ? 2 : 4;
-    if (bytes.length !== expected * width) {
-      throw new UserError(`${path} has ${bytes.length} bytes, meta.json says ${expected} tokens of ${width} bytes (${expected * width}): the file is truncated or from another run; run yorick prepare again`);
-    }
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
-    const tokens = width === 2 ? new Uint16Array(copy.buffer) : new Uint32Array(copy.buffer);
-    for (let i = 0; i < tokens.length; i++) {
-      if (tokens[i] >= meta.vocab_size) throw new UserError(`${path}: token ${tokens[i]} at position ${i} is outside the vocabulary (${meta.vocab_size}); the file is corrupt`);
-    }
-    return tokens;
-  };
-  return { meta, tokenizer, train: read('train', meta.train_tokens), val: read('val', meta.val_tokens) };
+/** prepareDatasetFrom a text in memory. */
+export function prepareDataset(text: string, dir: string, tokenizerArg: string, log: (s: string) => void, opts: PrepareOptions = {}): DatasetMeta {
+  return prepareDatasetFrom(stringTextSource(text), dir, tokenizerArg, log, opts);
 }

@@ -1,17 +1,21 @@
+import { UserError } from '../errors.js';
 import type { StreamDecoder, Tokenizer, TokenizerSpec } from './types.js';
 
 /** The lecture's tokenizer: the vocabulary is the sorted set of characters in the text. */
 export class CharTokenizer implements Tokenizer {
   readonly kind = 'char';
   readonly chars: string[];
-  private readonly stoi = new Map<string, number>();
+  /** code point -> id (numbers, so encoding makes no string per character) */
+  private readonly stoi = new Map<number, number>();
 
   constructor(chars: string[]) {
-    if (chars.length === 0) throw new Error('char tokenizer: the vocabulary is empty');
+    if (chars.length === 0) throw new UserError('char tokenizer: the vocabulary is empty');
     this.chars = chars;
     chars.forEach((ch, i) => {
-      if (this.stoi.has(ch)) throw new Error(`char tokenizer: character ${JSON.stringify(ch)} appears twice in the vocabulary`);
-      this.stoi.set(ch, i);
+      if (typeof ch !== 'string' || [...ch].length !== 1) throw new UserError(`char tokenizer: vocabulary entry ${i} (${JSON.stringify(ch)}) is not one character`);
+      const cp = ch.codePointAt(0)!;
+      if (this.stoi.has(cp)) throw new UserError(`char tokenizer: character ${JSON.stringify(ch)} appears twice in the vocabulary`);
+      this.stoi.set(cp, i);
     });
   }
 
@@ -29,14 +33,14 @@ export class CharTokenizer implements Tokenizer {
 
   encode(text: string): number[] {
     const ids: number[] = [];
-    let pos = 0;
-    for (const ch of text) {
-      const id = this.stoi.get(ch);
+    for (let i = 0, pos = 0; i < text.length; pos++) {
+      const cp = text.codePointAt(i)!;
+      const id = this.stoi.get(cp);
       if (id === undefined) {
-        throw new Error(`char tokenizer: character ${JSON.stringify(ch)} (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) at position ${pos} is not in the vocabulary`);
+        throw new UserError(`char tokenizer: character ${JSON.stringify(String.fromCodePoint(cp))} (U+${cp.toString(16).toUpperCase().padStart(4, '0')}) at position ${pos} is not in the vocabulary`);
       }
       ids.push(id);
-      pos++;
+      i += cp > 0xffff ? 2 : 1;
     }
     return ids;
   }
@@ -45,7 +49,7 @@ export class CharTokenizer implements Tokenizer {
     let s = '';
     for (let i = 0; i < ids.length; i++) {
       const ch = this.chars[ids[i]];
-      if (ch === undefined) throw new Error(`char tokenizer: id ${ids[i]} at position ${i} is out of range [0, ${this.chars.length})`);
+      if (ch === undefined) throw new UserError(`char tokenizer: id ${ids[i]} at position ${i} is out of range [0, ${this.chars.length})`);
       s += ch;
     }
     return s;
@@ -61,7 +65,7 @@ export class CharTokenizer implements Tokenizer {
 
   static fromSpec(spec: TokenizerSpec): CharTokenizer {
     if (!Array.isArray(spec.chars) || !spec.chars.every((c) => typeof c === 'string')) {
-      throw new Error('char tokenizer spec: "chars" must be an array of strings');
+      throw new UserError('char tokenizer spec: "chars" must be an array of strings');
     }
     return new CharTokenizer(spec.chars as string[]);
   }

@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 import { BpeTokenizer } from './bpe/tokenizer.js';
 import { CharTokenizer } from './char.js';
 import { SpmTokenizer } from './spm/tokenizer.js';
@@ -29,8 +30,8 @@ export function tokenizerFromSpec(spec: TokenizerSpec): Tokenizer {
     case 'spm':
       return SpmTokenizer.fromSpec(spec);
     case 'tiktoken':
-      throw new Error(`tiktoken spec (${JSON.stringify(spec.encoding)}): its rank file must be read from disk; use loadTokenizer from src/node/tokenizers.ts`);
+      throw new UserError(`tiktoken spec (${JSON.stringify(spec.encoding)}): its rank file must be read from disk; use loadTokenizer from src/node/tokenizers.ts`);
     default:
-      throw new Error(`unknown tokenizer kind ${JSON.stringify(spec.kind)}; expected one of: char, bpe, spm, tiktoken`);
+      throw new UserError(`unknown tokenizer kind ${JSON.stringify(spec.kind)}; expected one of: char, bpe, spm, tiktoken`);
   }
 }

@@ -33,7 +33,11 @@ export function translatePattern(pattern: string): string {
   let i = 0;
   let atomCount = 0;
   // One entry per open group: where its output starts, whether it is atomic, its case flag.
-  const groups: { start: number; atomic: string | null; ignoreCase: boolean }[] = [];
+  const groups: { start: number; atomic: string | null; ignoreCase: boolean; varies: boolean }[] = [];
+  // Whether the last atom is a group that can match one text in several ways (it holds a
+  // quantifier or an alternation): repeating such a group backtracks exponentially.
+  let lastAtomVaries = false;
+  const varies = () => { if (groups.length) groups[groups.length - 1].varies = true; };
   let ignoreCase = false;
   let lastAtomStart = -1;
   const fail = (why: string): never => {
@@ -129,10 +133,10 @@ export function translatePattern(pattern: string): string {
   while (i < pattern.length) {
     const ch = pattern[i];
     if (ch === '\\') {
-      lastAtomStart = out.length;
+      lastAtomStart = out.length; lastAtomVaries = false;
       out += escape(false);
     } else if (ch === '[') {
-      lastAtomStart = out.length;
+      lastAtomStart = out.length; lastAtomVaries = false;
       out += charClass();
     } else if (ch === '(') {
       const rest = pattern.slice(i, i + 4);
@@ -150,7 +154,7 @@ export function translatePattern(pattern: string): string {
         ignoreCase = true; i += 4; continue;
       } else if (rest.startsWith('(?')) fail(`the group ${JSON.stringify(rest)}... is not supported`);
       else { out += '('; i += 1; }
-      groups.push({ start, atomic, ignoreCase: outer });
+      groups.push({ start, atomic, ignoreCase: outer, varies: false });
       continue;
     } else if (ch === ')') {
       const g = groups.pop();
@@ -158,12 +162,20 @@ export function translatePattern(pattern: string): string {
       out += g!.atomic ? `))\\k<${g!.atomic}>` : ')';
       ignoreCase = g!.ignoreCase;
       lastAtomStart = g!.start;
+      lastAtomVaries = g!.varies;
+      if (g!.varies) varies();
       i++;
       continue;
     } else if (ch === '?' || ch === '*' || ch === '+' || (ch === '{' && /^\{\d+(,\d*)?\}/.test(pattern.slice(i)))) {
       if (lastAtomStart < 0) fail(`the quantifier ${ch} follows nothing`);
       let q = ch;
       if (ch === '{') q = /^\{\d+(,\d*)?\}/.exec(pattern.slice(i))![0];
+      const repeats = q === '*' || q === '+' || /^\{\d+,(\d*)\}$/.test(q) && !/^\{\d+,[01]\}$/.test(q);
+      if (repeats && lastAtomVaries) {
+        fail(`the group before ${q} repeats something that itself repeats or alternates (as in (a+)+ or (a|ab)*): matching it can take exponential time, so such patterns are refused; rewrite it without the nested repetition`);
+      }
+      varies();
+      lastAtomVaries = false;
       i += q.length;
       if (pattern[i] === '?') { q += '?'; i++; }
       else if (pattern[i] === '+') {
@@ -177,12 +189,13 @@ export function translatePattern(pattern: string): string {
       lastAtomStart = -1;
       continue;
     } else if (ch === '|') {
+      varies();
       out += '|';
       lastAtomStart = -1;
       i++;
       continue;
     } else if (ch === '.') {
-      lastAtomStart = out.length;
+      lastAtomStart = out.length; lastAtomVaries = false;
       out += '[^\\n]';
       i++;
     } else if (ch === '$') {
@@ -196,7 +209,7 @@ export function translatePattern(pattern: string): string {
       i++;
       continue;
     } else {
-      lastAtomStart = out.length;
+      lastAtomStart = out.length; lastAtomVaries = false;
       const chFull = String.fromCodePoint(pattern.codePointAt(i)!);
       i += chFull.length;
       if (ignoreCase && isAsciiLetter(chFull)) out += `[${caseVariants(chFull)}]`;

@@ -1,4 +1,4 @@
-import { readSafetensors, SafetensorsError, writeSafetensors } from '../io/safetensors.js';
+import { readSafetensors, SafetensorsError, type SafetensorsFile, type TensorSource, writeSafetensors } from '../io/safetensors.js';
 import { createModel } from '../models/factory.js';
 import type { LanguageModel, ModelOptions, ModelSpec } from '../models/model.js';
 import type { AdamW, AdamWState } from '../optim/adamw.js';
@@ -26,24 +26,30 @@ export interface CheckpointState {
 
 type HostTensor = { shape: readonly number[]; data: Float32Array };
 
+/** A checkpoint as tensors and metadata: written tensor by tensor (no buffer of the whole file). */
+export interface CheckpointParts {
+  tensors: Map<string, TensorSource>;
+  metadata: Record<string, string>;
+}
+
 /**
- * One safetensors file: the weights under nanoGPT's names (lm_head.weight is tied to
+ * One safetensors file's contents: the weights under nanoGPT's names (lm_head.weight is tied to
  * transformer.wte.weight and stored once), AdamW's moments under optimizer.exp_avg(_sq).NAME,
  * and the rest as JSON strings in __metadata__. Values are read back from the backend.
  */
-export async function serializeCheckpoint(model: LanguageModel, optimizer: AdamW | null, state: CheckpointState): Promise<Uint8Array> {
-  const tensors = new Map<string, HostTensor>();
-  for (const [name, p] of model.namedParameters()) tensors.set(name, { shape: p.shape, data: await p.data() });
+export async function checkpointParts(model: LanguageModel, optimizer: AdamW | null, state: CheckpointState): Promise<CheckpointParts> {
+  const tensors = new Map<string, TensorSource>();
+  for (const [name, p] of model.namedParameters()) tensors.set(name, { dtype: 'F32', shape: p.shape, data: await p.data() });
   let step = 0;
   if (optimizer) {
     const opt = await optimizer.stateDict();
     step = opt.step;
     for (const [name, p] of model.namedParameters()) {
-      tensors.set(EXP_AVG + name, { shape: p.shape, data: opt.m.get(name)! });
-      tensors.set(EXP_AVG_SQ + name, { shape: p.shape, data: opt.v.get(name)! });
+      tensors.set(EXP_AVG + name, { dtype: 'F32', shape: p.shape, data: opt.m.get(name)! });
+      tensors.set(EXP_AVG_SQ + name, { dtype: 'F32', shape: p.shape, data: opt.v.get(name)! });
     }
   }
-  return writeSafetensors(tensors, {
+  const metadata = {
     format: CHECKPOINT_FORMAT,
     model: JSON.stringify(state.model),
     tokenizer: JSON.stringify(state.tokenizer),
@@ -52,7 +58,14 @@ export async function serializeCheckpoint(model: LanguageModel, optimizer: AdamW
     best_val_loss: String(state.best_val_loss),
     optimizer_step: String(step),
     rng: JSON.stringify(state.rng),
-  });
+  };
+  return { tensors, metadata };
+}
+
+/** The checkpoint as one safetensors file in memory (a download in a page; files use the parts). */
+export async function serializeCheckpoint(model: LanguageModel, optimizer: AdamW | null, state: CheckpointState): Promise<Uint8Array> {
+  const { tensors, metadata } = await checkpointParts(model, optimizer, state);
+  return writeSafetensors(tensors, metadata);
 }
 
 /** A checkpoint's contents on the host: metadata, weights by name, AdamW's moments if saved. */
@@ -69,11 +82,14 @@ export interface LoadedCheckpoint {
   optimizer: AdamWState | null;
 }
 
-/** Parses and checks a checkpoint file's bytes; every problem is an Error that names the file (`what`). */
-export function deserializeCheckpoint(bytes: Uint8Array, what: string): CheckpointContents {
-  let file;
+/**
+ * Parses and checks a checkpoint (its bytes, or a safetensors file already read tensor by
+ * tensor); every problem is an Error that names the file (`what`).
+ */
+export function deserializeCheckpoint(source: Uint8Array | SafetensorsFile, what: string): CheckpointContents {
+  let file: SafetensorsFile;
   try {
-    file = readSafetensors(bytes, what);
+    file = source instanceof Uint8Array ? readSafetensors(source, what) : source;
   } catch (e) {
     if (e instanceof SafetensorsError) throw new Error(`${e.message}; the checkpoint is corrupt or incomplete`);
     throw e;
@@ -111,8 +127,8 @@ export function deserializeCheckpoint(bytes: Uint8Array, what: string): Checkpoi
  * is built as nanoGPT's sample.py builds it: seeded (default 1337) and initialized before the
  * weights are loaded, so its generator then stands where sample.py's does.
  */
-export function loadCheckpoint(bytes: Uint8Array, what: string, opts: ModelOptions = {}): LoadedCheckpoint {
-  const { state, weights, optimizer } = deserializeCheckpoint(bytes, what);
+export function loadCheckpoint(source: Uint8Array | SafetensorsFile, what: string, opts: ModelOptions = {}): LoadedCheckpoint {
+  const { state, weights, optimizer } = deserializeCheckpoint(source, what);
   let model: LanguageModel;
   try {
     model = createModel(state.model, opts);

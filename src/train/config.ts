@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import { torchSeed } from '../tensor/torch-generator.js';
+import { parseSeed } from './seed.js';
 
 /** Training configuration: nanoGPT's train.py names and defaults. */
 export interface TrainConfig {
@@ -139,6 +139,7 @@ export const builtinConfigs: Record<string, Partial<TrainConfig>> = {
 
 /** Turns a value from JSON or the command line into the type of the default, or says why not. */
 function coerce(key: keyof TrainConfig, value: unknown, where: string): unknown {
+  if (key === 'seed') return parseSeed(value, `${where}: seed`);
   const expected = typeof defaultTrainConfig[key];
   if (expected === 'number') {
     const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
@@ -158,7 +159,8 @@ function coerce(key: keyof TrainConfig, value: unknown, where: string): unknown 
 export function applyOverrides(config: TrainConfig, values: Record<string, unknown>, where: string): TrainConfig {
   const out = { ...config };
   for (const [key, value] of Object.entries(values)) {
-    if (!(key in defaultTrainConfig)) {
+    // own keys only: "constructor", "__proto__" or "toString" are not config keys
+    if (!Object.hasOwn(defaultTrainConfig, key)) {
       throw new UserError(`${where}: unknown config key "${key}"; known keys: ${Object.keys(defaultTrainConfig).join(', ')}`);
     }
     (out as Record<string, unknown>)[key] = coerce(key as keyof TrainConfig, value, where);
@@ -169,19 +171,32 @@ export function applyOverrides(config: TrainConfig, values: Record<string, unkno
 const positiveInts: (keyof TrainConfig)[] = ['eval_interval', 'log_interval', 'eval_iters', 'gradient_accumulation_steps',
   'batch_size', 'block_size', 'n_layer', 'n_head', 'n_embd'];
 
+/** Sizes past which a run cannot allocate (a typo such as --batch_size=1e9), refused before it tries. */
+const LIMITS: [keyof TrainConfig, number][] = [['block_size', 1 << 20], ['n_layer', 4096], ['n_head', 4096], ['n_embd', 1 << 16]];
+const MAX_BATCH_TOKENS = 1 << 24;
+const MAX_MODEL_BYTES = 2 ** 40;
+
 /** Checks values that have the right type but cannot work. */
 export function validateConfig(c: TrainConfig): void {
   for (const k of positiveInts) {
     const v = c[k] as number;
     if (!Number.isInteger(v) || v < 1) throw new UserError(`${k} must be a positive integer, got ${v}`);
   }
+  parseSeed(c.seed, 'seed');
   for (const k of ['max_iters', 'warmup_iters', 'lr_decay_iters'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 0) throw new UserError(`${k} must be an integer >= 0, got ${c[k]}`);
   }
-  try {
-    torchSeed(c.seed);
-  } catch (e) {
-    throw new UserError((e as Error).message);
+  for (const [k, max] of LIMITS) {
+    if ((c[k] as number) > max) throw new UserError(`${k} (${c[k]}) is over yorick's limit of ${max.toLocaleString('en-US')}`);
+  }
+  const tokens = c.batch_size * c.block_size;
+  if (tokens > MAX_BATCH_TOKENS) {
+    throw new UserError(`batch_size x block_size = ${c.batch_size} x ${c.block_size} = ${tokens.toLocaleString('en-US')} tokens per micro-batch is over the limit of ${MAX_BATCH_TOKENS.toLocaleString('en-US')}; use gradient_accumulation_steps for bigger batches`);
+  }
+  // weights, gradients and AdamW's two moments: 16 bytes a parameter (12 n_layer n_embd^2 of them in the blocks)
+  const bytes = 16 * (12 * c.n_layer * c.n_embd ** 2 + c.block_size * c.n_embd);
+  if (c.model === 'gpt' && bytes > MAX_MODEL_BYTES) {
+    throw new UserError(`n_layer ${c.n_layer} x n_embd ${c.n_embd} makes a model needing about ${(bytes / 2 ** 30).toFixed(0)} GiB for training, over the limit of ${MAX_MODEL_BYTES / 2 ** 30} GiB`);
   }
   if (c.n_embd % c.n_head !== 0) throw new UserError(`n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head})`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new UserError(`dropout must be in [0, 1), got ${c.dropout}`);
@@ -207,7 +222,7 @@ export function validateConfig(c: TrainConfig): void {
 export function resolveConfig(base: { name?: string; json?: Record<string, unknown>; jsonWhere?: string }, overrides: Record<string, string>): TrainConfig {
   let config = { ...defaultTrainConfig };
   if (base.name) {
-    const builtin = builtinConfigs[base.name];
+    const builtin = Object.hasOwn(builtinConfigs, base.name) ? builtinConfigs[base.name] : undefined;
     if (!builtin) throw new UserError(`unknown config "${base.name}"; built-in configs: ${Object.keys(builtinConfigs).join(', ')} (or give a path to a .json file)`);
     config = { ...config, ...builtin };
   }

@@ -9,7 +9,7 @@ import { mulScalar } from '../ops/elementwise.js';
 import { noGrad, type Tensor, tidy } from '../tensor/tensor.js';
 import { TorchGenerator } from '../tensor/torch-generator.js';
 import type { TokenizerSpec } from '../tokenizers/types.js';
-import { serializeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { checkpointParts, type CheckpointParts, type LoadedCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { resumeConfig } from './resume.js';
 
@@ -21,8 +21,8 @@ export interface TrainHooks {
   onStep?(e: StepEvent): void;
   /** After each evaluation (every eval_interval iterations). */
   onEval?(e: EvalEvent): void;
-  /** Persist a checkpoint (write it whole or not at all). */
-  saveCheckpoint?(bytes: Uint8Array, iter: number): void | Promise<void>;
+  /** Persist a checkpoint (write it whole or not at all; serializeCheckpoint's bytes are its safetensors file). */
+  saveCheckpoint?(checkpoint: CheckpointParts, iter: number): void | Promise<void>;
   /** Stops the run between iterations; run() then returns. */
   signal?: AbortSignal;
 }
@@ -175,8 +175,9 @@ export class Trainer {
     return out;
   }
 
-  checkpointBytes(): Promise<Uint8Array> {
-    return serializeCheckpoint(this.model, this.optimizer, {
+  /** The run as it stands, for a checkpoint (writeSafetensors turns it into the file's bytes). */
+  checkpoint(): Promise<CheckpointParts> {
+    return checkpointParts(this.model, this.optimizer, {
       model: this.model.spec(),
       tokenizer: this.data.tokenizer,
       config: { ...this.config },
@@ -207,7 +208,7 @@ export class Trainer {
         if (last.val < this.bestValLoss || c.always_save_checkpoint) {
           this.bestValLoss = Math.min(this.bestValLoss, last.val);
           if (this.iterNum > 0 && hooks.saveCheckpoint) {
-            await hooks.saveCheckpoint(await this.checkpointBytes(), this.iterNum);
+            await hooks.saveCheckpoint(await this.checkpoint(), this.iterNum);
             saved = true;
           }
         }
