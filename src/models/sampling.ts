@@ -17,16 +17,19 @@ export function checkSamplingOptions(opts: SamplingOptions): void {
 }
 
 /**
- * Draws the next token from one row of logits: divide by temperature, keep the top k, softmax,
- * keep the top-p nucleus, then one multinomial draw. Temperature 0 is argmax.
+ * The distribution the next token is drawn from, for one row of logits: divide by temperature,
+ * keep the top k, softmax, keep the top-p nucleus (renormalized). Temperature 0 puts all the
+ * mass on the argmax (the first, on ties). Float64, summing to 1 up to rounding.
  */
-export function sampleFromLogits(logits: ArrayLike<number>, opts: SamplingOptions, rng: Rng): number {
+export function samplingDistribution(logits: ArrayLike<number>, opts: SamplingOptions): Float64Array {
   const { temperature = 1, topK = null, topP = null } = opts;
   const V = logits.length;
+  const probs = new Float64Array(V);
   if (temperature === 0) {
     let best = 0;
     for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
-    return best;
+    probs[best] = 1;
+    return probs;
   }
   const scaled = new Float64Array(V);
   for (let i = 0; i < V; i++) scaled[i] = logits[i] / temperature;
@@ -39,7 +42,6 @@ export function sampleFromLogits(logits: ArrayLike<number>, opts: SamplingOption
   let max = -Infinity;
   for (let i = 0; i < V; i++) if (scaled[i] > max) max = scaled[i];
   let sum = 0;
-  const probs = new Float64Array(V);
   for (let i = 0; i < V; i++) {
     probs[i] = Math.exp(scaled[i] - max);
     sum += probs[i];
@@ -54,6 +56,13 @@ export function sampleFromLogits(logits: ArrayLike<number>, opts: SamplingOption
     }
     for (let i = 0; i < V; i++) probs[i] /= kept;
   }
+  return probs;
+}
+
+/** Draws the next token from one row of logits: one multinomial draw from samplingDistribution (argmax at temperature 0, drawing nothing). */
+export function sampleFromLogits(logits: ArrayLike<number>, opts: SamplingOptions, rng: Rng): number {
+  const probs = samplingDistribution(logits, opts);
+  if ((opts.temperature ?? 1) === 0) return probs.indexOf(1);
   return multinomial(probs, rng);
 }
 
