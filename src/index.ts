@@ -32,3 +32,9 @@ export { Trainer, trainStep, modelSpecFor, type TrainHooks, type StepEvent, type
 export { resumeConfig } from './train/resume.js';
 export { resolveConfig, builtinConfigs, defaultTrainConfig, type TrainConfig } from './train/config.js';
 export { serializeCheckpoint, deserializeCheckpoint, loadCheckpoint, type CheckpointState, type CheckpointContents, type LoadedCheckpoint } from './train/checkpoint.js';
+export { countCodePoints, textSplitOffset, encodeSplits, type EncodedSplits } from './data/text-split.js';
+export { samplingDistribution } from './models/sampling.js';
+export { nextTokenDistribution, attentionMaps, type AttentionMaps } from './models/inspect.js';
+export { Lab, type LabEvent, type LabOptions, type TokenizeRequest, type TokenizeResult, type SampleRequest, type TrainRequest, type ModelInfo } from './lab/lab.js';
+export { serveLab, LabClient, LabError, LAB_METHODS, type PortLike, type LabMethod } from './lab/rpc.js';
+export { tokenPiece, tokenPieces } from './lab/pieces.js';

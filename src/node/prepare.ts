@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { trainSplitPoint, type TokenArray } from '../data/batches.js';
-import { encodeInPieces } from '../data/pieces.js';
+import type { TokenArray } from '../data/batches.js';
+import { countCodePoints, encodeSplits } from '../data/text-split.js';
 import { UserError } from '../errors.js';
 import type { Tokenizer, TokenizerSpec } from '../tokenizers/types.js';
 import { createTokenizer, loadTokenizer } from './tokenizers.js';
@@ -55,13 +55,6 @@ export function readText(path: string): string {
   return text;
 }
 
-/** UTF-16 offset of the text's first `n` characters (code points, as Python counts them). */
-function codePointOffset(text: string, n: number): number {
-  let offset = 0;
-  for (let k = 0; k < n && offset < text.length; k++) offset += text.codePointAt(offset)! > 0xffff ? 2 : 1;
-  return offset;
-}
-
 /** Texts longer than this (UTF-16 units) are encoded in pieces of this size, with progress. */
 export const PIECE_CHARS = 4_000_000;
 
@@ -73,18 +66,10 @@ export const PIECE_CHARS = 4_000_000;
 export function prepareDataset(text: string, dir: string, tokenizerArg: string, log: (s: string) => void,
   opts: { pieceChars?: number; onProgress?: (done: number, total: number) => void } = {}): DatasetMeta {
   const tokenizer = createTokenizer(tokenizerArg, text);
-  let chars = 0;
-  for (let i = 0; i < text.length; i += text.codePointAt(i)! > 0xffff ? 2 : 1) chars++;
-  log(`length of dataset in characters: ${chars.toLocaleString('en-US')}`);
+  log(`length of dataset in characters: ${countCodePoints(text).toLocaleString('en-US')}`);
   log(`tokenizer: ${tokenizer.kind}, vocab size ${tokenizer.vocabSize.toLocaleString('en-US')}`);
-  const cut = codePointOffset(text, trainSplitPoint(chars));
-  const size = opts.pieceChars ?? PIECE_CHARS;
-  const progress = opts.onProgress && ((offset: number) => (done: number) => opts.onProgress!(offset + done, text.length));
-  const trainIds = encodeInPieces(tokenizer, text.slice(0, cut), size, progress?.(0));
-  const valIds = encodeInPieces(tokenizer, text.slice(cut), size, progress?.(cut));
-  const Tokens = tokenizer.vocabSize <= 65536 ? Uint16Array : Uint32Array;
-  const train = Tokens.from(trainIds), val = Tokens.from(valIds);
-  if (val.length < 2) throw new UserError(`the text gives only ${trainIds.length + valIds.length} tokens: too few for a train/val split`);
+  const { train, val } = encodeSplits(text, tokenizer, { pieceChars: opts.pieceChars ?? PIECE_CHARS, onProgress: opts.onProgress });
+  if (val.length < 2) throw new UserError(`the text gives only ${train.length + val.length} tokens: too few for a train/val split`);
   log(`train has ${train.length.toLocaleString('en-US')} tokens, val has ${val.length.toLocaleString('en-US')} tokens`);
   mkdirSync(dir, { recursive: true });
   const meta: DatasetMeta = {
