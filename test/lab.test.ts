@@ -23,7 +23,7 @@ const TINY = { n_layer: 1, n_head: 2, n_embd: 16, block_size: 8, batch_size: 4, 
 
 function newLab(events: LabEvent[] = []): Lab {
   return new Lab({
-    backends: { wasm: () => loadWasmBackend({ threads: 1 }), reference: async () => new ReferenceBackend() },
+    backends: { wasm: async () => ({ backend: await loadWasmBackend({ threads: 1 }), description: 'wasm, 1 thread' }), reference: async () => ({ backend: new ReferenceBackend(), description: 'reference' }) },
     tiktoken: new TiktokenLoader(async (file) => new Uint8Array(readFileSync(join(rankFileDir(), file)))),
     emit: (e) => events.push(e),
   });
@@ -136,7 +136,7 @@ test('a checkpoint out of one Lab samples the same in another, and continues wit
 test('over a MessageChannel: results, events and errors (a UserError stays one)', async () => {
   const { port1, port2 } = new MessageChannel();
   serveLab(port2 as unknown as import('../src/lab/rpc.js').PortLike, (emit) => new Lab({
-    backends: { reference: async () => new ReferenceBackend() }, tiktoken: new TiktokenLoader(async () => { throw new Error('offline'); }), emit,
+    backends: { reference: async () => ({ backend: new ReferenceBackend(), description: 'reference' }) }, tiktoken: new TiktokenLoader(async () => { throw new Error('offline'); }), emit,
   }));
   const events: LabEvent[] = [];
   const client = new LabClient(port1 as unknown as import('../src/lab/rpc.js').PortLike, (e) => events.push(e));

@@ -33,8 +33,11 @@ export type LabEvent =
   | { type: 'text'; text: string };
 
 export interface LabOptions {
-  /** Compute backends by name, in order of preference (e.g. webgpu, wasm-threads, wasm). */
-  backends: Record<string, () => Promise<Backend>>;
+  /**
+   * Compute backends by name, in order of preference (e.g. webgpu, wasm-threads, wasm): each
+   * factory gives the backend and a description for people ("wasm, 4 threads"), or throws.
+   */
+  backends: Record<string, () => Promise<{ backend: Backend; description: string }>>;
   tiktoken: TiktokenLoader;
   emit: (e: LabEvent) => void;
 }
@@ -86,6 +89,7 @@ export class Lab {
   private splits: EncodedSplits | null = null;
   private backend: Backend | null = null;
   private backendName = '';
+  private backendDescription = '';
   private model: LanguageModel | null = null;
   /** The tokenizer the model reads and writes. */
   private modelTokenizer: Tokenizer | null = null;
@@ -100,16 +104,18 @@ export class Lab {
   constructor(private readonly opts: LabOptions) {}
 
   /** Creates the backend `name` (or the first that loads); later models live on it. */
-  async useBackend(name?: string): Promise<{ name: string; tried: string[] }> {
+  async useBackend(name?: string): Promise<{ name: string; description: string; tried: string[] }> {
     const names = name ? [name] : Object.keys(this.opts.backends);
     const tried: string[] = [];
     for (const n of names) {
       const make = this.opts.backends[n];
       if (!make) throw new UserError(`unknown backend ${JSON.stringify(n)}; expected one of ${Object.keys(this.opts.backends).join(', ')}`);
       try {
-        this.backend = await make();
+        const made = await make();
+        this.backend = made.backend;
         this.backendName = n;
-        return { name: n, tried };
+        this.backendDescription = made.description;
+        return { name: n, description: made.description, tried };
       } catch (e) {
         tried.push(`${n}: ${(e as Error).message}`);
       }
@@ -349,10 +355,10 @@ export class Lab {
   }
 
   /** What is loaded now. */
-  status(): { backend: string; tokenizer: string; model: ModelInfo | null; training: boolean } {
+  status(): { backend: string; backendDescription: string; tokenizer: string; model: ModelInfo | null; training: boolean } {
     const model = this.model && this.modelTokenizer
       ? this.modelInfo(this.trainer?.config ?? (this.resume?.state.config as unknown as TrainConfig), this.trainer?.iterNum ?? this.resume?.state.iter_num ?? 0)
       : null;
-    return { backend: this.backendName, tokenizer: this.tokenizerName, model, training: !!this.running };
+    return { backend: this.backendName, backendDescription: this.backendDescription, tokenizer: this.tokenizerName, model, training: !!this.running };
   }
 }

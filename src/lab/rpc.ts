@@ -7,7 +7,7 @@
 import type { Lab, LabEvent } from './lab.js';
 
 export interface PortLike {
-  postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
+  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   start?(): void;
 }
@@ -35,7 +35,7 @@ function transfersOf(value: unknown): ArrayBuffer[] {
 
 /** Serves `makeLab(emit)`'s methods on port (in a worker: the worker's global scope). */
 export function serveLab(port: PortLike, makeLab: (emit: (e: LabEvent) => void) => Lab): Lab {
-  const lab = makeLab((event) => port.postMessage({ event } satisfies Reply));
+  const lab = makeLab((event) => port.postMessage({ event } satisfies Reply, []));
   port.addEventListener('message', (e) => {
     const { id, method, args } = e.data as Request;
     const run = async () => {
@@ -44,7 +44,7 @@ export function serveLab(port: PortLike, makeLab: (emit: (e: LabEvent) => void) 
     };
     run().then(
       (result) => port.postMessage({ id, result } satisfies Reply, transfersOf(result)),
-      (err: Error) => port.postMessage({ id, error: { message: err?.message ?? String(err), user: err?.name === 'UserError' } } satisfies Reply),
+      (err: Error) => port.postMessage({ id, error: { message: err?.message ?? String(err), user: err?.name === 'UserError' } } satisfies Reply, []),
     );
   });
   port.start?.();
