@@ -38,7 +38,7 @@ export const app = {
   training: false,
   /** A checkpoint was opened and not yet continued. */
   opened: false,
-  metrics: { firstStepMs: null as number | null, steps: 0, chartPoints: 0, msPerIter: null as number | null, tokensPerSec: null as number | null },
+  metrics: { firstStepMs: null as number | null, steps: 0, evals: [] as { iter: number; val: number }[], chartPoints: 0, msPerIter: null as number | null, tokensPerSec: null as number | null },
   onEvent(fn: Listener): void {
     listeners.push(fn);
   },

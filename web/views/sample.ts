@@ -39,6 +39,7 @@ export function initSample(): void {
       return say((e as Error).message, true);
     }
     out.textContent = '';
+    delete out.dataset.done;
     sampling = true;
     app.refresh();
     say('sampling…');

@@ -134,6 +134,7 @@ export function initTrain(): void {
       run.steps.push({ iter: e.iter, loss: e.loss, lr: e.lr, ms: e.ms });
     } else if (e.type === 'eval') {
       run.evals.push({ iter: e.iter, train_loss: e.train, val_loss: e.val, saved: false });
+      app.metrics.evals.push({ iter: e.iter, val: e.val });
     } else return;
     showStats();
     scheduleChart();
