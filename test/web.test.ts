@@ -5,14 +5,18 @@
 // view go to dist/web-screenshots/. Skips, saying why, without Chromium or the text.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { Server } from 'node:http';
+import { encodeSplits } from '../src/data/text-split.js';
 import { serveStatic } from '../src/node/serve.js';
+import { loadTiktoken } from '../src/node/tokenizers.js';
+import { BpeTokenizer } from '../src/tokenizers/bpe/tokenizer.js';
+import type { Tokenizer } from '../src/tokenizers/types.js';
 import { repoRoot, shakespearePath, shakespeareSkip } from './helpers.js';
 
 const CHROMIUM = process.env.YORICK_CHROMIUM ?? '/usr/bin/chromium';
@@ -90,6 +94,25 @@ describe('the web page in Chromium', { skip, timeout: 600_000 }, () => {
     // `yorick prepare --dataset shakespeare` writes 301,966 train and 36,059 val tokens (nanoGPT's numbers)
     assert.equal(await page.textContent('#token-counts tr[data-tokenizer=gpt2] .count'), '338,025 (301,966 + 36,059)');
     assert.equal(await page.textContent('#token-preview span:nth-child(1)'), 'First');
+    // the other encodings (rank files fetched and checked by sha256 in the page) and a BPE
+    // trained live, against the same counts computed here in Node
+    const text = readFileSync(shakespearePath, 'utf8');
+    const count = (tok: Tokenizer) => {
+      const { train, val } = encodeSplits(text, tok);
+      return `${(train.length + val.length).toLocaleString('en-US')} (${train.length.toLocaleString('en-US')} + ${val.length.toLocaleString('en-US')})`;
+    };
+    for (const name of ['cl100k_base', 'o200k_base']) {
+      await page.selectOption('#tokenizer', name);
+      await page.click('#tokenize');
+      await page.waitForSelector(`#token-counts tr[data-tokenizer=${name}]`, { timeout: 60_000 });
+      assert.equal(await page.textContent(`#token-counts tr[data-tokenizer=${name}] .count`), count(loadTiktoken(name)), name);
+    }
+    await page.selectOption('#tokenizer', 'bpe');
+    await page.fill('#bpe-size', '300');
+    await page.click('#tokenize');
+    await page.waitForSelector('#token-counts tr[data-tokenizer="bpe 300"]', { timeout: 60_000 });
+    assert.equal(await page.textContent('#token-counts tr[data-tokenizer="bpe 300"] .count'), count(BpeTokenizer.train(text, 300, 'gpt4')));
+    assert.equal(await page.locator('#merge-list li').count(), 44, 'every merge is listed');
     await page.screenshot({ path: join(shots, '2-tokens.png') });
     assert.deepEqual(errors, []);
     await page.close();
