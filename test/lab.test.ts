@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { loadWasmBackend } from '../src/backend/wasm/node-wasm.js';
 import { ReferenceBackend } from '../src/backend/reference/reference.js';
 import { encodeSplits } from '../src/data/text-split.js';
+import { deserializeCheckpoint } from '../src/train/checkpoint.js';
 import { Lab, type LabEvent } from '../src/lab/lab.js';
 import { LabClient, LabError, serveLab } from '../src/lab/rpc.js';
 import { generateTokens } from '../src/models/generate.js';
@@ -131,6 +132,12 @@ test('a checkpoint out of one Lab samples the same in another, and continues wit
   assert.deepEqual(await c.saveCheckpoint(), bytes, 'an opened checkpoint is given back unchanged');
   await c.train({ config: 'shakespeare_char_cpu', overrides: { max_iters: 8 }, fresh: false });
   assert.deepEqual([...steps(first), ...steps(later)], steps(whole));
+
+  // a new run after the opened one, stopped: its own model is what gets saved
+  await c.tokenize({ tokenizer: 'char' });
+  await c.train({ config: 'shakespeare_char_cpu', overrides: { ...TINY, max_iters: 2 }, fresh: true });
+  c.stop();
+  assert.equal(deserializeCheckpoint(await c.saveCheckpoint(), 'saved').state.iter_num, 2);
 });
 
 test('over a MessageChannel: results, events and errors (a UserError stays one)', async () => {

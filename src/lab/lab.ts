@@ -94,6 +94,8 @@ export class Lab {
   /** The tokenizer the model reads and writes. */
   private modelTokenizer: Tokenizer | null = null;
   private trainer: Trainer | null = null;
+  /** The last run, kept after stop() so that its model can still be saved with its AdamW state. */
+  private lastTrainer: Trainer | null = null;
   /** A loaded checkpoint that the next train() continues. */
   private resume: LoadedCheckpoint | null = null;
   /** The bytes of the opened checkpoint, given back unchanged until it trains. */
@@ -210,6 +212,7 @@ export class Lab {
     if (!this.backend) await this.useBackend();
     if (req.fresh || !this.trainer) this.trainer = this.newTrainer(req);
     const trainer = this.trainer;
+    this.lastTrainer = trainer;
     this.model = trainer.model;
     const controller = new AbortController();
     this.running = controller;
@@ -330,8 +333,8 @@ export class Lab {
   /** The model as the ckpt.safetensors `yorick train` writes (with AdamW's state when it was trained here). */
   async saveCheckpoint(): Promise<Uint8Array> {
     const { model } = this.needModel();
-    if (this.trainer && this.trainer.model === model) return this.trainer.checkpointBytes();
-    if (this.openedBytes) return this.openedBytes.slice();
+    if (this.lastTrainer && this.lastTrainer.model === model) return this.lastTrainer.checkpointBytes();
+    if (this.openedBytes && this.resume?.model === model) return this.openedBytes.slice();
     throw new UserError('no run to save');
   }
 
@@ -344,6 +347,7 @@ export class Lab {
     this.model = loaded.model;
     this.modelTokenizer = tokenizer;
     this.trainer = null;
+    this.lastTrainer = null;
     this.resume = loaded;
     this.openedBytes = bytes.slice();
     return this.modelInfo(loaded.state.config as unknown as TrainConfig, loaded.state.iter_num);

@@ -111,10 +111,13 @@ async function runTraining(fresh: boolean): Promise<void> {
     app.hasModel = true;
     app.isGpt = config?.model === 'gpt';
     if (app.opened) app.opened = false;
-    state = r.finished ? 'idle' : state === 'running' ? 'paused' : state;
+    const stopped = (state as string) === 'idle'; // the Stop button was pressed meanwhile
+    state = r.finished || stopped ? 'idle' : 'paused';
     if (r.finished && run) run.finished = true;
     if (r.notes.length) $('train-note').textContent = r.notes.join('; ');
-    say(r.finished ? `training finished at iteration ${r.iter}` : `paused at iteration ${r.iter}: sample from it, or resume`);
+    say(r.finished ? `training finished at iteration ${r.iter}`
+      : stopped ? `stopped at iteration ${r.iter}: the model stays for sampling and download; Start begins a new one`
+        : `paused at iteration ${r.iter}: sample from it, or resume`);
   } else state = 'idle';
   setButtons(state);
   await drawChart();
@@ -146,7 +149,6 @@ export function initTrain(): void {
     state = 'idle';
     await app.client.call.stop();
     setButtons(state);
-    say('stopped: the model stays for sampling and download; Start begins a new one');
   });
 }
 
