@@ -191,9 +191,41 @@ describe('the web page in Chromium', { skip, timeout: 600_000 }, () => {
     await page.waitForSelector('#sample-out[data-done=true]', { timeout: 60_000 });
     const pageSample = (await page.textContent('#sample-out'))!;
     assert.equal(pageSample + '\n---------------\n', cliSample, 'the page samples the checkpoint as yorick sample does');
+    // and keeps training it: from iteration 20 to 25 with its own config
+    await page.click('#tab-train');
+    assert.equal(await page.textContent('#train-start'), 'Continue the opened checkpoint');
+    assert.equal(await page.inputValue('#f-eval_interval'), '20', 'the fields show the checkpoint\'s config');
+    await page.fill('#f-max_iters', '25');
+    await page.click('#train-start');
+    await page.waitForFunction(statusIs(/^training finished at iteration 25/), null, { timeout: 120_000 });
     assert.deepEqual(errors, []);
     t.diagnostic(`shakespeare_char_cpu ms/iter: page (wasm threads, median of the last 20 steps) ${m.msPerIter.toFixed(1)}, node (wasm, median of 20) ${nodeMs}`);
     t.diagnostic(`page opened -> first training step: ${(m.firstStepMs / 1000).toFixed(2)} s (including the test's clicks: text, char tokens, get_batch)`);
     await page.close();
+  });
+
+  test('served without COOP/COEP: single-thread wasm, said on the page, and it still trains', async () => {
+    const plain = await serveStatic(join(work, 'site'), { port: 0, isolate: false });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
+      await page.waitForFunction(statusIs(/^ready/), null, { timeout: 60_000 });
+      assert.match((await page.textContent('#status'))!, /compute on wasm, single thread; the page is not cross-origin isolated/);
+      await page.click('#use-shakespeare');
+      await page.waitForFunction(statusIs(/^text loaded/));
+      await page.click('#tab-tokens');
+      await page.click('#tokenize');
+      await page.waitForSelector('#token-counts tr[data-tokenizer=char]');
+      await page.click('#tab-train');
+      await page.fill('#f-max_iters', '3');
+      await page.fill('#f-eval_interval', '3');
+      await page.fill('#f-eval_iters', '1');
+      await page.click('#train-start');
+      await page.waitForFunction(statusIs(/^training finished at iteration 3/), null, { timeout: 120_000 });
+      assert.equal(await page.textContent('[data-stat=backend]'), 'wasm, single thread');
+    } finally {
+      await page.close();
+      plain.close();
+    }
   });
 });
