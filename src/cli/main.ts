@@ -5,6 +5,7 @@ import { backendEntries } from '../node/backends.js';
 import { plotCommand } from './plot.js';
 import { prepareCommand } from './prepare.js';
 import { sampleCommand } from './sample.js';
+import { serveCommand } from './serve.js';
 import { tokenizerCommand } from './tokenizer.js';
 import { trainCommand } from './train.js';
 
@@ -16,6 +17,7 @@ commands:
   sample      generate text from a checkpoint
   plot        draw the loss of one or more runs, and compare them in a table
   tokenizer   train, encode and decode with tokenizers
+  serve       serve the web page (npm run web builds it) with the headers wasm threads need
   info        version and the compute backends available here
 
 Run yorick <command> --help for its options.`;
@@ -42,6 +44,7 @@ async function main(argv: string[]): Promise<void> {
     case 'sample': return sampleCommand(rest);
     case 'plot': return plotCommand(rest);
     case 'tokenizer': return tokenizerCommand(rest);
+    case 'serve': return serveCommand(rest);
     case 'info': return info();
     case '--version': case '-v': case 'version':
       console.log(version());

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { samplingGenerator } from '../models/factory.js';
 import { generateTokens } from '../models/generate.js';
 import { loadBackend } from '../node/backends.js';
 import { loadCheckpointFile } from '../node/checkpoint.js';
@@ -49,8 +50,9 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     start = decodeUtf8Strict(readFileBounded(path, MAX_START_BYTES, '--start file'), `--start file ${path}`);
   }
   const backend = await loadBackend(f.device ?? 'auto');
-  // seeded before the model is built, as sample.py does: the same seed gives nanoGPT's samples
-  const { model, state } = loadCheckpointFile(join(outDir, CHECKPOINT_FILE), { backend, seed });
+  const { model, state } = loadCheckpointFile(join(outDir, CHECKPOINT_FILE), { backend });
+  // seeded, then the model built, as sample.py does: the same seed gives nanoGPT's samples
+  const generator = samplingGenerator(model.spec(), seed);
   const tokenizer = loadTokenizer(state.tokenizer);
   let ids: number[];
   try {
@@ -63,7 +65,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
     const decoder = tokenizer.streamDecoder();
     process.stdout.write(start);
     const idx = new IntTensor(Int32Array.from(ids), [1, ids.length]);
-    for await (const next of generateTokens(model, idx, maxNewTokens, { temperature, topK, topP })) {
+    for await (const next of generateTokens(model, idx, maxNewTokens, { temperature, topK, topP }, generator)) {
       process.stdout.write(decoder.push(next));
     }
     process.stdout.write(decoder.flush() + '\n---------------\n');

@@ -2,7 +2,7 @@ import type { Backend } from '../backend/backend.js';
 import { defaultBackend } from '../backend/default.js';
 import { Embedding, LayerNorm, Linear, type ParamInit } from '../nn/layers.js';
 import { Module, ModuleList } from '../nn/module.js';
-import { causalSelfAttention } from '../ops/attention.js';
+import { causalSelfAttention, causalSelfAttentionProbs } from '../ops/attention.js';
 import { dropout } from '../ops/dropout.js';
 import { add, gelu } from '../ops/elementwise.js';
 import { linear } from '../ops/linear.js';
@@ -50,11 +50,16 @@ class CausalSelfAttention extends Module {
     this.c_attn = this.registerModule('c_attn', new Linear(n_embd, 3 * n_embd, bias, init));
     this.c_proj = this.registerModule('c_proj', new Linear(n_embd, n_embd, bias, init));
   }
-  forward(x: Tensor, cache?: { kv: KVCache; layer: number }): Tensor {
+  /** probes: when given, the attention probabilities (B, nh, T, T) are pushed onto it (inference only). */
+  forward(x: Tensor, cache?: { kv: KVCache; layer: number }, probes?: Tensor[]): Tensor {
     const p = this.training ? this.config.dropout : 0;
     const qkv = this.c_attn.forward(x); // (B, T, 3C)
     let y: Tensor;
-    if (cache && cache.kv.length > 0) {
+    if (probes) {
+      const r = causalSelfAttentionProbs(qkv, this.config.n_head); // y (B, T, C), att (B, nh, T, T)
+      probes.push(r.att);
+      y = r.y;
+    } else if (cache && cache.kv.length > 0) {
       y = cachedAttention(qkv, cache.kv, cache.layer, this.config.n_head); // (B, T, C), keys from the cache too
     } else {
       y = causalSelfAttention(qkv, this.config.n_head, p, this.generator); // (B, T, C)
@@ -91,8 +96,8 @@ class Block extends Module {
     this.ln_2 = this.registerModule('ln_2', new LayerNorm(config.n_embd, config.bias, init.backend));
     this.mlp = this.registerModule('mlp', new MLP(config, init, generator));
   }
-  forward(x: Tensor, cache?: { kv: KVCache; layer: number }): Tensor {
-    x = add(x, this.attn.forward(this.ln_1.forward(x), cache));
+  forward(x: Tensor, cache?: { kv: KVCache; layer: number }, probes?: Tensor[]): Tensor {
+    x = add(x, this.attn.forward(this.ln_1.forward(x), cache, probes));
     return add(x, this.mlp.forward(this.ln_2.forward(x)));
   }
 }
@@ -163,25 +168,43 @@ export class GPT extends Module implements LanguageModel {
    * Without targets only the last position's logits are computed: [B, 1, V].
    */
   forward(idx: IntTensor, targets?: IntTensor, cache?: KVCache): ModelOutput {
+    if (cache && (targets || isGradEnabled())) throw new Error('GPT.forward with a KV cache is for inference: call it under noGrad() and without targets');
+    const x = this.hidden(idx, cache); // (B, T, C)
+    const wte = this.transformer.wte;
+    if (targets) {
+      const logits = linear(x, wte.weight); // (B, T, V)
+      return { logits, loss: crossEntropy(logits, targets) };
+    }
+    return { logits: linear(lastPosition(x), wte.weight), loss: null }; // (B, 1, V)
+  }
+
+  /**
+   * The attention probabilities of every layer for idx [B, T]: one [B, n_head, T, T] tensor a
+   * layer, row t holding the weights position t gives to positions 0..t. Inference only: call
+   * it under noGrad() (and tidy(), keeping what it returns).
+   */
+  attentionProbs(idx: IntTensor): Tensor[] {
+    if (isGradEnabled()) throw new Error('GPT.attentionProbs is for inference: call it under noGrad()');
+    const probes: Tensor[] = [];
+    this.hidden(idx, undefined, probes);
+    return probes;
+  }
+
+  /** The blocks and the final LayerNorm: idx [B, T] -> (B, T, C). */
+  private hidden(idx: IntTensor, cache?: KVCache, probes?: Tensor[]): Tensor {
     if (idx.shape.length !== 2) throw new Error(`GPT.forward: idx must be [B, T], got [${idx.shape.join(', ')}]`);
     const T = idx.shape[1];
     const T0 = cache ? cache.length : 0; // position of the first new token
     if (T0 + T > this.config.block_size) throw new Error(`Cannot forward sequence of length ${T0 + T}, block size is only ${this.config.block_size}`);
-    if (cache && (targets || isGradEnabled())) throw new Error('GPT.forward with a KV cache is for inference: call it under noGrad() and without targets');
     const { wte, wpe, h, ln_f } = this.transformer;
     const pos = new IntTensor(Int32Array.from({ length: T }, (_, i) => T0 + i), [T]);
     const tokEmb = wte.forward(idx); // (B, T, C)
     const posEmb = wpe.forward(pos); // (T, C)
     let x = dropout(add(tokEmb, posEmb), this.config.dropout, this.training, this.generator);
     h.items.forEach((block, layer) => {
-      x = block.forward(x, cache && { kv: cache, layer });
+      x = block.forward(x, cache && { kv: cache, layer }, probes);
     });
     if (cache) cache.length += T;
-    x = ln_f.forward(x);
-    if (targets) {
-      const logits = linear(x, wte.weight); // (B, T, V)
-      return { logits, loss: crossEntropy(logits, targets) };
-    }
-    return { logits: linear(lastPosition(x), wte.weight), loss: null }; // (B, 1, V)
+    return ln_f.forward(x);
   }
 }

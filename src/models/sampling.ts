@@ -35,27 +35,25 @@ export function softmaxRow(x: ArrayLike<number>): Float32Array {
 }
 
 /**
- * Draws the next token from one row of logits as nanoGPT's generate does: divide by temperature,
- * keep the top k, softmax (float32), then torch.multinomial(probs, 1) from the generator; top-p,
- * when asked, keeps the smallest set of most likely tokens whose probability reaches p before the
- * draw. Temperature 0 is argmax (no draw). Non-finite logits are refused: a model that gives
- * them is broken (a run that diverged), and sampling it would print garbage.
+ * The distribution the next token is drawn from, for one row of logits, in float32 as nanoGPT's
+ * generate computes it: divide by temperature, keep the top k (everything below the k-th largest
+ * value removed; ties at the threshold stay), softmax; then, when asked, the top-p nucleus (the
+ * smallest set of most likely tokens whose probability reaches p), renormalized. Temperature 0
+ * puts all the mass on the argmax (the first, on ties).
  */
-export function sampleFromLogits(logits: ArrayLike<number>, opts: SamplingOptions, generator: TorchGenerator): number {
+export function samplingDistribution(logits: ArrayLike<number>, opts: SamplingOptions): Float32Array {
   const { temperature = 1, topK = null, topP = null } = opts;
   const V = logits.length;
-  for (let i = 0; i < V; i++) {
-    if (!Number.isFinite(logits[i])) throw new UserError(`the model gives a logit of ${logits[i]} for token ${i}: its weights are broken (did the run that wrote them diverge?)`);
-  }
   if (temperature === 0) {
     let best = 0;
     for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
-    return best;
+    const onehot = new Float32Array(V);
+    onehot[best] = 1;
+    return onehot;
   }
   const t = f32(temperature);
   const scaled = Float32Array.from(logits, (v) => f32(v / t));
   if (topK !== null && topK < V) {
-    // as nanoGPT: everything below the k-th largest value is removed (ties at the threshold stay)
     const kth = Float32Array.from(scaled).sort()[V - topK];
     for (let i = 0; i < V; i++) if (scaled[i] < kth) scaled[i] = -Infinity;
   }
@@ -67,6 +65,22 @@ export function sampleFromLogits(logits: ArrayLike<number>, opts: SamplingOption
       if (kept >= topP) probs[i] = 0;
       else kept += probs[i];
     }
+    for (let i = 0; i < V; i++) probs[i] = f32(probs[i] / kept);
   }
+  return probs;
+}
+
+/**
+ * Draws the next token from one row of logits: torch.multinomial(probs, 1) from the generator
+ * over samplingDistribution (temperature 0 is the argmax, drawing nothing). Non-finite logits are
+ * refused: a model that gives them is broken (a run that diverged), and sampling it would print
+ * garbage.
+ */
+export function sampleFromLogits(logits: ArrayLike<number>, opts: SamplingOptions, generator: TorchGenerator): number {
+  for (let i = 0; i < logits.length; i++) {
+    if (!Number.isFinite(logits[i])) throw new UserError(`the model gives a logit of ${logits[i]} for token ${i}: its weights are broken (did the run that wrote them diverge?)`);
+  }
+  const probs = samplingDistribution(logits, opts);
+  if ((opts.temperature ?? 1) === 0) return probs.indexOf(1);
   return generator.multinomial1(probs)[0];
 }

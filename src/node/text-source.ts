@@ -79,26 +79,6 @@ export function stringTextSource(text: string, chunkChars = DEFAULT_CHUNK): Text
   };
 }
 
-/** Characters as Python counts them (code points): UTF-16 units less the second halves of pairs. */
-export function countCodePoints(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
-      const h = text.charCodeAt(i - 1);
-      if (h >= 0xd800 && h <= 0xdbff) n--;
-    }
-  }
-  return n;
-}
-
-/** UTF-16 offset of the first n code points of text. */
-export function codePointOffset(text: string, n: number): number {
-  let offset = 0;
-  for (let k = 0; k < n && offset < text.length; k++) offset += text.codePointAt(offset)! > 0xffff ? 2 : 1;
-  return offset;
-}
-
 /** The set of characters of a text seen piece by piece (for the character tokenizer's vocabulary). */
 export class CharSet {
   private readonly bmp = new Uint8Array(65536);
@@ -128,3 +108,5 @@ export class CharSet {
     return out;
   }
 }
+
+export { codePointOffset, countCodePoints } from '../data/text-split.js';

@@ -24,3 +24,20 @@ export function causalSelfAttention(qkv: Tensor, nHead: number, dropout = 0, gen
     be.attentionBackward(ensureGrad(qkv).buf, out.grad!.buf, qkv.buf, att, mask, B, T, C, nHead);
   });
 }
+
+/**
+ * causalSelfAttention for inspection (no gradient, no dropout): y [B, T, C] and the attention
+ * probabilities att [B, nHead, T, T] (row t: the softmax weights position t gives to 0..t,
+ * zeros above the diagonal), which the kernel computes anyway.
+ */
+export function causalSelfAttentionProbs(qkv: Tensor, nHead: number): { y: Tensor; att: Tensor } {
+  if (qkv.ndim !== 3 || qkv.shape[2] % 3 !== 0) throw new Error(`attention: qkv must be [B, T, 3C], got [${qkv.shape.join(', ')}]`);
+  const [B, T, C3] = qkv.shape;
+  const C = C3 / 3;
+  if (C % nHead !== 0) throw new Error(`attention: n_embd (${C}) must be divisible by n_head (${nHead})`);
+  const be = qkv.backend;
+  const y = Tensor.empty([B, T, C], be);
+  const att = Tensor.zeros([B, nHead, T, T], { backend: be });
+  be.attention(y.buf, att.buf, qkv.buf, null, B, T, C, nHead);
+  return { y, att };
+}
