@@ -5,6 +5,10 @@
  */
 import { FormatError } from './format-error.js';
 import { pyTypeName, showValue, type PyValue } from './py-values.js';
+import { nanoGptParameterShapes as nanoGptParamShapes } from '../models/nanogpt-init.js';
+
+/** Every parameter of nanoGPT's GPT, in named_parameters() order, with its shape. */
+export { nanoGptParamShapes };
 
 /** nanoGPT's GPTConfig fields (model_args in its checkpoints); the shape of yorick's GPTConfig. */
 export interface NanoGptModelArgs {
@@ -23,32 +27,6 @@ export interface StateTensor {
   data: Float32Array;
 }
 export type StateDict = Map<string, StateTensor>;
-
-export function nanoGptParamShapes(a: NanoGptModelArgs): Map<string, number[]> {
-  const C = a.n_embd;
-  const m = new Map<string, number[]>();
-  const linear = (name: string, out: number, inp: number) => {
-    m.set(`${name}.weight`, [out, inp]);
-    if (a.bias) m.set(`${name}.bias`, [out]);
-  };
-  const layerNorm = (name: string) => {
-    m.set(`${name}.weight`, [C]);
-    if (a.bias) m.set(`${name}.bias`, [C]);
-  };
-  m.set('transformer.wte.weight', [a.vocab_size, C]);
-  m.set('transformer.wpe.weight', [a.block_size, C]);
-  for (let l = 0; l < a.n_layer; l++) {
-    const p = `transformer.h.${l}`;
-    layerNorm(`${p}.ln_1`);
-    linear(`${p}.attn.c_attn`, 3 * C, C);
-    linear(`${p}.attn.c_proj`, C, C);
-    layerNorm(`${p}.ln_2`);
-    linear(`${p}.mlp.c_fc`, 4 * C, C);
-    linear(`${p}.mlp.c_proj`, C, 4 * C);
-  }
-  layerNorm('transformer.ln_f');
-  return m;
-}
 
 /** nanoGPT's causal-mask buffers (registered when PyTorch has no flash attention) and GPT-2's masked_bias. */
 export const isAttnMaskBuffer = (name: string) => /^(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)$/.test(name);

@@ -2,6 +2,15 @@ import type { TorchGenerator } from '../tensor/torch-generator.js';
 import { ensureGrad, record, Tensor } from '../tensor/tensor.js';
 import { dropoutMask } from './dropout.js';
 
+/** [B, T, C] of a fused projection qkv [B, T, 3C] split into nHead heads, or an error saying why not. */
+function attentionShape(qkv: Tensor, nHead: number): [number, number, number] {
+  if (qkv.ndim !== 3 || qkv.shape[2] % 3 !== 0) throw new Error(`attention: qkv must be [B, T, 3C], got [${qkv.shape.join(', ')}]`);
+  const [B, T, C3] = qkv.shape;
+  const C = C3 / 3;
+  if (C % nHead !== 0) throw new Error(`attention: n_embd (${C}) must be divisible by n_head (${nHead})`);
+  return [B, T, C];
+}
+
 /**
  * Causal multi-head self-attention from the fused projection qkv [B, T, 3C] (q, k, v, each
  * split into nHead heads of C / nHead) to y [B, T, C], heads re-assembled side by side.
@@ -9,10 +18,7 @@ import { dropoutMask } from './dropout.js';
  * nanoGPT's attn_dropout (its mask drawn as F.dropout draws it).
  */
 export function causalSelfAttention(qkv: Tensor, nHead: number, dropout = 0, generator?: TorchGenerator): Tensor {
-  if (qkv.ndim !== 3 || qkv.shape[2] % 3 !== 0) throw new Error(`attention: qkv must be [B, T, 3C], got [${qkv.shape.join(', ')}]`);
-  const [B, T, C3] = qkv.shape;
-  const C = C3 / 3;
-  if (C % nHead !== 0) throw new Error(`attention: n_embd (${C}) must be divisible by n_head (${nHead})`);
+  const [B, T, C] = attentionShape(qkv, nHead);
   const be = qkv.backend;
   const out = Tensor.empty([B, T, C], be);
   const att = be.alloc(B * nHead * T * T);
@@ -31,10 +37,7 @@ export function causalSelfAttention(qkv: Tensor, nHead: number, dropout = 0, gen
  * zeros above the diagonal), which the kernel computes anyway.
  */
 export function causalSelfAttentionProbs(qkv: Tensor, nHead: number): { y: Tensor; att: Tensor } {
-  if (qkv.ndim !== 3 || qkv.shape[2] % 3 !== 0) throw new Error(`attention: qkv must be [B, T, 3C], got [${qkv.shape.join(', ')}]`);
-  const [B, T, C3] = qkv.shape;
-  const C = C3 / 3;
-  if (C % nHead !== 0) throw new Error(`attention: n_embd (${C}) must be divisible by n_head (${nHead})`);
+  const [B, T, C] = attentionShape(qkv, nHead);
   const be = qkv.backend;
   const y = Tensor.empty([B, T, C], be);
   const att = Tensor.zeros([B, nHead, T, T], { backend: be });
