@@ -15,6 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { backendEntries } from '../src/node/backends.js';
 import { PEAK_GFLOPS_MEASURED, PEAK_GFLOPS_STATED, trainingFlopsPerIter } from './flops.js';
 import { measureBackend, PYTORCH_MS_PER_ITER, shakespeareCharCpu, type BackendResult } from './measure.js';
+import { runTorchScript } from './pytorch.js';
+
+interface TorchResult { torch: string; threads: number; msPerIter: number; msPerIterMin: number; iters: number }
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -33,15 +36,15 @@ function pad(s: string | number, n: number): string {
   return String(s).padStart(n);
 }
 
-function printTable(results: BackendResult[]): void {
-  console.log(`\nshakespeare_char_cpu training step (B=12, T=64, 4 layers, 128 wide), PyTorch on this machine: ~${PYTORCH_MS_PER_ITER} ms/iter (stated, not measured)`);
+function printTable(results: BackendResult[], torchMs: number, torchNote: string): void {
+  console.log(`\nshakespeare_char_cpu training step (B=12, T=64, 4 layers, 128 wide), PyTorch ${torchMs.toFixed(1)} ms/iter (${torchNote})`);
   console.log(`${'backend'.padEnd(10)}${pad('threads', 8)}${pad('ms/iter', 10)}${pad('x PyTorch', 10)}${pad('matmul GF/s', 13)}${pad('tok/s', 9)}${pad('tok/s KV', 10)}${pad('peak RSS', 10)}`);
   for (const r of results) {
     if (r.error) {
       console.log(`${r.backend.padEnd(10)}  ${r.error}`);
       continue;
     }
-    console.log(`${r.backend.padEnd(10)}${pad(r.threads, 8)}${pad(r.msPerIter.toFixed(1), 10)}${pad((r.msPerIter / PYTORCH_MS_PER_ITER).toFixed(2), 10)}` +
+    console.log(`${r.backend.padEnd(10)}${pad(r.threads, 8)}${pad(r.msPerIter.toFixed(1), 10)}${pad((r.msPerIter / torchMs).toFixed(2), 10)}` +
       `${pad(r.matmulGflops.toFixed(1), 13)}${pad(r.sampling.tokensPerSec.toFixed(0), 9)}` +
       `${pad(r.sampling.cachedTokensPerSec.toFixed(0), 10)}${pad(`${r.peakRssMB.toFixed(0)} MB`, 10)}`);
   }
@@ -87,7 +90,13 @@ async function main(): Promise<void> {
       results.push({ backend: name, error: (e as Error).message.split('\n')[0] } as BackendResult);
     }
   }
-  printTable(results);
+  // PyTorch's eager step on the same machine and threads, measured in this run (the stated figure only when torch is missing)
+  const threads = results.find((r) => !r.error)?.threads ?? 2;
+  process.stderr.write('bench: pytorch...\n');
+  const torch = runTorchScript<TorchResult>(fileURLToPath(new URL('../../bench/pytorch_train.py', import.meta.url)), ['--threads', String(threads), ...(quick ? ['--seconds', '1'] : [])]);
+  const torchMs = 'error' in torch ? PYTORCH_MS_PER_ITER : torch.msPerIter;
+  const torchNote = 'error' in torch ? `stated, not measured: ${torch.error}` : `measured in this run: torch ${torch.torch}, ${torch.threads} threads, median of ${torch.iters}`;
+  printTable(results, torchMs, torchNote);
   let tokenizers: unknown = null;
   try {
     const mod = (await import('./tokenizers.js' as string)) as { benchTokenizers?: () => Promise<unknown> };
@@ -100,7 +109,7 @@ async function main(): Promise<void> {
   } catch (e) {
     tokenizers = { error: (e as Error).message.split('\n')[0] };
   }
-  const json = { date: new Date().toISOString(), node: process.version, pytorchMsPerIter: PYTORCH_MS_PER_ITER, backends: results, tokenizers };
+  const json = { date: new Date().toISOString(), node: process.version, pytorch: torch, pytorchMsPerIter: torchMs, backends: results, tokenizers };
   const file = arg('--json');
   if (file) {
     writeFileSync(file, JSON.stringify(json, null, 2));

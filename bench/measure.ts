@@ -11,6 +11,7 @@ import { IntTensor } from '../src/tensor/tensor.js';
 import { trainStep } from '../src/train/trainer.js';
 
 /** PyTorch's time for this step on this 2-core machine, as stated in issue 3 (PyTorch is not installed here). */
+/** The figure the issues stated for PyTorch on this machine: the fallback when torch is not installed. */
 export const PYTORCH_MS_PER_ITER = 38;
 
 export const shakespeareCharCpu = { block_size: 64, vocab_size: 65, n_layer: 4, n_head: 4, n_embd: 128, dropout: 0, bias: false };
