@@ -6,13 +6,13 @@ import { describe, test } from 'node:test';
 import type { Backend } from '../src/backend/backend.js';
 import { readSafetensors, type SafetensorsFile } from '../src/io/safetensors.js';
 import { createModel } from '../src/models/factory.js';
-import type { LanguageModel } from '../src/models/model.js';
+import type { LanguageModel, ModelSpec } from '../src/models/model.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { causalSelfAttention } from '../src/ops/attention.js';
 import { gelu } from '../src/ops/elementwise.js';
 import { layerNorm } from '../src/ops/layernorm.js';
 import { matmul } from '../src/ops/linear.js';
-import { crossEntropy } from '../src/ops/loss.js';
+import { crossEntropy, softmax } from '../src/ops/loss.js';
 import { IntTensor, Tensor } from '../src/tensor/tensor.js';
 import { assertClose, backendsUnderTest, fixturesDir } from './helpers.js';
 
@@ -37,12 +37,15 @@ function ids(file: SafetensorsFile, name: string): IntTensor {
   return new IntTensor(t.data as Int32Array, t.shape);
 }
 
-function buildModel(file: SafetensorsFile, backend: Backend): LanguageModel {
+function modelSpec(file: SafetensorsFile): ModelSpec {
   const config = JSON.parse(file.metadata.config);
-  const spec = file.metadata.kind === 'gpt'
-    ? { kind: 'gpt' as const, args: { ...config, dropout: 0 } }
-    : { kind: 'bigram' as const, args: { vocab_size: config.vocab_size, block_size: config.block_size } };
-  const model = createModel(spec, { backend });
+  return file.metadata.kind === 'gpt'
+    ? { kind: 'gpt', args: { ...config, dropout: 0 } }
+    : { kind: 'bigram', args: { vocab_size: config.vocab_size, block_size: config.block_size } };
+}
+
+function buildModel(file: SafetensorsFile, backend: Backend): LanguageModel {
+  const model = createModel(modelSpec(file), { backend });
   const state = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of file.tensors) if (name.startsWith('param.')) state.set(name.slice(6), { shape: t.shape, data: t.data as Float32Array });
   assert.equal(state.size, model.namedParameters().size, 'fixture and model have the same number of parameters');
@@ -51,6 +54,13 @@ function buildModel(file: SafetensorsFile, backend: Backend): LanguageModel {
 }
 
 function checkModelCase(file: SafetensorsFile, name: string, backend: Backend): void {
+  if (file.metadata.init === 'nanogpt') {
+    // the case's weights are nanoGPT's for its seed: the model drawn from that seed has them exactly
+    const drawn = createModel(modelSpec(file), { backend, seed: Number(file.metadata.seed) });
+    for (const [pname, p] of drawn.namedParameters()) {
+      assert.deepEqual(p.dataSync(), f32(file, `param.${pname}`), `${name}: param.${pname} as drawn from seed ${file.metadata.seed}`);
+    }
+  }
   const model = buildModel(file, backend);
   const x = ids(file, 'input.x'), y = ids(file, 'input.y');
   const { logits, loss } = model.forward(x, y);
@@ -164,6 +174,7 @@ const OPS: Record<string, OpCase> = {
   layernorm: { forward: ({ t, meta }) => layerNorm(t.x, t.weight, t.bias ?? null, Number(meta.eps ?? 1e-5)) },
   gelu: { forward: ({ t, meta }) => gelu(t.x, meta.approximate?.startsWith('tanh') ? 'tanh' : 'none') },
   cross_entropy: { forward: ({ t, ids }) => crossEntropy(t.logits, ids.targets) },
+  softmax: { forward: ({ t, meta }) => softmax(t.x, Number(meta.temperature ?? 1)) },
   causal_attention: { forward: ({ t, file }) => causalSelfAttention(t.qkv, headCount(file)), layout: attentionLayout },
 };
 
