@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shakespearePath, shakespeareSkip } from '../helpers.js';
 
 /** dist/test/tokenizers/x.js -> the repository root is three levels up. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -16,17 +17,16 @@ export function vectors(): Json {
   return vectorsCache;
 }
 
-const SHAKESPEARE = resolve(REPO_ROOT, '..', 'shared', 'data', 'tinyshakespeare.txt');
 let shakespeareCache: string | undefined;
 
 /** The tinyshakespeare text, or undefined when ../shared is absent (a fresh clone). */
 export function shakespeare(): string | undefined {
-  if (shakespeareCache === undefined && existsSync(SHAKESPEARE)) shakespeareCache = readFileSync(SHAKESPEARE, 'utf8');
+  if (shakespeareCache === undefined && existsSync(shakespearePath)) shakespeareCache = readFileSync(shakespearePath, 'utf8');
   return shakespeareCache;
 }
 
 /** For node:test's `skip` option: a reason when the text is missing, false otherwise. */
-export const noShakespeare: string | false = existsSync(SHAKESPEARE) ? false : `needs ${SHAKESPEARE} (../shared/data/tinyshakespeare.txt), absent here`;
+export const noShakespeare: string | false = shakespeareSkip;
 
 export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
