@@ -115,6 +115,31 @@ export function parseMetrics(text: string, name: string, source = name): { run: 
   return { run, notes };
 }
 
+/**
+ * The log a run resumed from its checkpoint at iteration `from` continues: what the earlier
+ * parts logged up to that checkpoint (steps before it, evaluations and other records up to it,
+ * but no start record at or past it, since the resumed run writes its own). What a stopped run
+ * logged past its checkpoint is dropped, and so are lines cut off by a kill: the file then holds
+ * each iteration once, as parseMetrics reads it.
+ */
+export function metricsUpTo(text: string, from: number): string {
+  const kept: string[] = [];
+  for (const line of text.split('\n')) {
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      continue; // blank, or cut off by a kill
+    }
+    if (!isObject(rec)) continue;
+    if (num(rec.iter)) {
+      if (rec.event === 'start' ? rec.iter >= from : num(rec.loss) ? rec.iter >= from : rec.iter > from) continue;
+    }
+    kept.push(line.trim());
+  }
+  return kept.length ? kept.join('\n') + '\n' : '';
+}
+
 export function median(values: number[]): number | undefined {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length === 0) return undefined;
