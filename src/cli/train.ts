@@ -139,12 +139,12 @@ async function train(asked: TrainConfig, quiet: boolean): Promise<'finished' | '
         metric({ iter: e.iter, train_loss: e.train, val_loss: e.val, saved: e.saved });
         plotter?.draw();
         progress.log(`step ${e.iter}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)} (${formatDuration(performance.now() - start)})`);
-        if (e.saved) {
-          savedAt = e.iter;
-          progress.info(`saved ${ckptPath}`);
-        }
       },
-      saveCheckpoint: (checkpoint) => saveCheckpointFileAsync(ckptPath, checkpoint),
+      saveCheckpoint: async (checkpoint, iter) => {
+        await saveCheckpointFileAsync(ckptPath, checkpoint);
+        savedAt = iter;
+        progress.info(`saved ${ckptPath}`);
+      },
       signal: stop.signal,
     });
     if (stop.signal.aborted) {

@@ -7,7 +7,7 @@
  *   {"iter":10,"loss":2.4567,"lr":0.001,"ms":12.3,"time":"..."}
  *       after each optimizer step (ms: the step alone, evaluations excluded)
  *   {"iter":250,"train_loss":1.9,"val_loss":2.0,"saved":true,"time":"..."}
- *       after each evaluation (saved: a checkpoint was written at this iteration)
+ *       after each evaluation (saved: a checkpoint of this iteration is written right after it)
  *   {"event":"end","iter":2000,"best_val_loss":1.88,"wall_ms":93000,"time":"..."}
  *       when a run finishes (absent when it was killed)
  *

@@ -19,7 +19,7 @@ export interface EvalEvent { iter: number; train: number; val: number; saved: bo
 export interface TrainHooks {
   /** After each optimizer step. */
   onStep?(e: StepEvent): void;
-  /** After each evaluation (every eval_interval iterations). */
+  /** After each evaluation (every eval_interval iterations, and the last), before its checkpoint is written (saved: one will be). */
   onEval?(e: EvalEvent): void;
   /** Persist a checkpoint (write it whole or not at all; serializeCheckpoint's bytes are its safetensors file). */
   saveCheckpoint?(checkpoint: CheckpointParts, iter: number): void | Promise<void>;
@@ -247,14 +247,17 @@ export class Trainer {
           throw new UserError(`training diverged at iteration ${this.iterNum}: the evaluation gave train loss ${losses.train}, val loss ${losses.val} ` +
             `(lr ${lr.toExponential(2)}); ${this.lastGoodText()} ${DIVERGED_ADVICE}`);
         }
-        let saved = false;
         const improved = losses.val < this.bestValLoss;
         this.bestValLoss = Math.min(this.bestValLoss, losses.val);
-        if ((improved || c.always_save_checkpoint || (final && !this.hasCheckpoint)) && this.iterNum > 0 && hooks.saveCheckpoint) {
-          await hooks.saveCheckpoint(await this.checkpoint(), this.iterNum);
-          saved = this.hasCheckpoint = true;
+        const save = (improved || c.always_save_checkpoint || (final && !this.hasCheckpoint)) && this.iterNum > 0 && !!hooks.saveCheckpoint;
+        // the checkpoint is taken (and checked) first, the evaluation reported, then the file
+        // written: a log written from onEval is never behind the checkpoint a kill leaves
+        const parts = save ? await this.checkpoint() : null;
+        hooks.onEval?.({ iter: this.iterNum, ...losses, saved: save });
+        if (parts) {
+          await hooks.saveCheckpoint!(parts, this.iterNum);
+          this.hasCheckpoint = true;
         }
-        hooks.onEval?.({ iter: this.iterNum, ...losses, saved });
       }
       if (this.iterNum === 0 && c.eval_only) break;
       if (final || signal?.aborted) break;
