@@ -10,6 +10,8 @@
  *       after each evaluation (saved: a checkpoint of this iteration is written right after it)
  *   {"event":"end","iter":2000,"best_val_loss":1.88,"wall_ms":93000,"time":"..."}
  *       when a run finishes (absent when it was killed)
+ *   {"event":"interrupted","iter":130,"saved":true,"time":"..."}
+ *       when Ctrl-C stopped it (saved: a checkpoint of iteration iter was written)
  *
  * Pure: parses text, builds summaries; the files are read and written in src/node and src/cli.
  */
