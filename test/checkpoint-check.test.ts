@@ -172,6 +172,8 @@ test('finding 8: resume refuses a checkpoint without AdamW moments, or a prefetc
   const far = withJson('rng', (r) => { r.batch_offsets = [0, 532, 1]; });
   assert.throws(() => new Trainer(config, data, { resume: loadCheckpoint(far, 'ckpt.safetensors', { backend }), backend, resumeWhere: 'ckpt.safetensors' }),
     /ckpt\.safetensors: rng\.batch_offsets\[1\] is 532, past the last window of the train split \(540 tokens, block_size 8: offsets up to 531\)/);
+  assert.throws(() => new Trainer(config, { ...data, vocabSize: 13 }, { resume: loadCheckpoint(good, 'x', { backend }), backend, resumeWhere: 'ckpt.safetensors' }),
+    /ckpt\.safetensors: the model's vocab_size \(12\) is smaller than the dataset's \(13\)/);
   const last = withJson('rng', (r) => { r.batch_offsets = [0, 531, 1]; });
   assert.equal(new Trainer(config, data, { resume: loadCheckpoint(last, 'x', { backend }), backend }).iterNum, 2, 'the last window is a window');
 });

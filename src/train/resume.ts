@@ -36,7 +36,8 @@ export function resumeConfig(config: TrainConfig, state: CheckpointState, tokeni
  * data: PyTorch's random state (not an earlier yorick's), AdamW's moments, and a prefetched
  * batch that lies inside the train split. `config` is the one resumeConfig returned.
  */
-export function checkResumeState(resume: LoadedCheckpoint, config: TrainConfig, trainTokens: number, where: string): void {
+export function checkResumeState(resume: LoadedCheckpoint, config: TrainConfig, data: { trainTokens: number; vocabSize: number }, where: string): void {
+  const { trainTokens } = data;
   const rng = resume.state.rng as unknown as Record<string, unknown>;
   if (!rng.torch) {
     throw new UserError(`${where} was written by an earlier yorick whose random streams were not PyTorch's: ` +
@@ -45,6 +46,9 @@ export function checkResumeState(resume: LoadedCheckpoint, config: TrainConfig, 
   if (!resume.optimizer) {
     throw new UserError(`${where} holds no optimizer state (no optimizer.exp_avg.* tensors): resuming would restart AdamW's moments from zero ` +
       'instead of continuing the run. It can be sampled; to train on, start a new run (init_from=scratch).');
+  }
+  if (resume.model.vocabSize < data.vocabSize) {
+    throw new UserError(`${where}: the model's vocab_size (${resume.model.vocabSize}) is smaller than the dataset's (${data.vocabSize}): its embedding has no row for some tokens`);
   }
   const offsets = resume.state.rng.batch_offsets;
   const max = trainTokens - config.block_size - 1;

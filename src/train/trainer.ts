@@ -136,7 +136,7 @@ export class Trainer {
     }
     this.config = config;
     if (resume) {
-      checkResumeState(resume, config, data.train.length, opts.resumeWhere ?? 'the checkpoint');
+      checkResumeState(resume, config, { trainTokens: data.train.length, vocabSize: data.vocabSize }, opts.resumeWhere ?? 'the checkpoint');
       this.model = resume.model;
       this.generator = this.model.generator;
       this.generator.setState(resume.state.rng.torch);
