@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'src', 'cli', 'main.js');
 
+// Ctrl-C reaches yorick too (one process group): train saves and exits 130. This script waits
+// for it instead of dying first, then exits with its status.
+process.on('SIGINT', () => {});
+
 function yorick(args) {
   console.log(`\n$ yorick ${args.join(' ')}`);
   const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit', cwd: root });

@@ -41,7 +41,7 @@ export { KVCache } from './models/kv-cache.js';
 export { Trainer, trainStep, modelSpecFor, type TrainHooks, type StepEvent, type EvalEvent, type BatchStream, type TrainerData } from './train/trainer.js';
 export { resumeConfig } from './train/resume.js';
 export { resolveConfig, builtinConfigs, defaultTrainConfig, type TrainConfig } from './train/config.js';
-export { serializeCheckpoint, checkpointParts, deserializeCheckpoint, loadCheckpoint, type CheckpointParts, type CheckpointState, type CheckpointContents, type LoadedCheckpoint } from './train/checkpoint.js';
+export { serializeCheckpoint, checkpointParts, checkPartsFinite, checkCheckpointHeader, deserializeCheckpoint, loadCheckpoint, type CheckpointParts, type CheckpointState, type CheckpointContents, type LoadedCheckpoint } from './train/checkpoint.js';
 export { countCodePoints, codePointOffset, textSplitOffset, encodeSplits, type EncodedSplits } from './data/text-split.js';
 export { nextTokenDistribution, attentionMaps, type AttentionMaps } from './models/inspect.js';
 export { Lab, type LabEvent, type LabOptions, type TokenizeRequest, type TokenizeResult, type SampleRequest, type TrainRequest, type ModelInfo } from './lab/lab.js';

@@ -157,14 +157,15 @@ test('off a terminal, training logs every log_interval iterations, each evaluati
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stderr.trim().split('\n');
   const saved = `saved ${join('out-log', 'ckpt.safetensors')}`;
-  assert.deepEqual(lines.map((l) => l.split(':')[0]), ['step 0', 'iter 10/25', 'step 10', saved, 'iter 20/25', 'step 20', saved, 'iter 25/25']);
+  // the last iteration is evaluated too, off the eval_interval schedule (issue 10, finding 11)
+  assert.deepEqual(lines.map((l) => l.split(':')[0]), ['step 0', 'iter 10/25', 'step 10', saved, 'iter 20/25', 'step 20', saved, 'iter 25/25', 'step 25', saved]);
   assert.match(lines[1], /^iter 10\/25: loss \d\.\d{4}, lr [\d.]+e-\d, [\d.]+ ms\/iter, \d+s left$/);
   assert.doesNotMatch(r.stderr, /\r|\x1b/, 'no terminal control characters in a file');
   assert.match(r.stdout, /done: 25 iterations in \d+s \([\d.]+ ms\/iter, median\); best val loss \d\.\d{4}/);
 
   const q = yorick('train', ...args, '--quiet');
   assert.equal(q.code, 0, q.stderr);
-  assert.deepEqual(q.stderr.trim().split('\n').map((l) => l.split(':')[0]), ['step 0', 'step 10', 'step 20']);
+  assert.deepEqual(q.stderr.trim().split('\n').map((l) => l.split(':')[0]), ['step 0', 'step 10', 'step 20', 'step 25']);
   assert.equal(q.stdout, '');
 });
 

@@ -1,15 +1,15 @@
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { loadBackend } from '../node/backends.js';
-import { loadCheckpointFile, saveCheckpointFile } from '../node/checkpoint.js';
+import { loadCheckpointFile, saveCheckpointFileAsync } from '../node/checkpoint.js';
 import { loadDataset } from '../node/dataset.js';
-import { acquireOutDirLock, appendLine, childPath, cleanStaleTemps, ensureDir, releaseOutDirLock } from '../node/files.js';
+import { acquireOutDirLock, appendLine, childPath, cleanStaleTemps, discardOpenTempFiles, ensureDir, releaseOutDirLock, writeFileAtomic } from '../node/files.js';
 import { METRICS_FILE, PLOT_FILE } from '../node/plot.js';
 import { formatDuration, Progress } from '../node/progress.js';
 import { RunPlotter } from '../node/run-plotter.js';
 import { builtinConfigs, resolveConfig, type TrainConfig } from '../train/config.js';
-import { median } from '../train/metrics.js';
+import { median, metricsUpTo } from '../train/metrics.js';
 import { seedNote } from '../train/seed.js';
 import { Trainer } from '../train/trainer.js';
 import { parseArgs } from './args.js';
@@ -22,9 +22,13 @@ nanoGPT's names: n_layer, n_head, n_embd, block_size, batch_size, max_iters, eva
 eval_iters, learning_rate, warmup_iters, lr_decay_iters, min_lr, beta1, beta2, weight_decay,
 grad_clip, gradient_accumulation_steps, dropout, bias, out_dir, dataset, init_from (scratch or
 resume), seed, device (auto, native, wasm, reference), data_dir, model (gpt or bigram), always_save_checkpoint, eval_only.
-Checkpoints go to out_dir/ckpt.safetensors when the validation loss improves; metrics to
-out_dir/metrics.jsonl, and a plot of the run to out_dir/loss.svg (and loss.png) after each
-evaluation.
+Checkpoints go to out_dir/ckpt.safetensors when the validation loss improves; the last
+iteration is always evaluated, and a run saves a checkpoint of itself there if it has none.
+Metrics go to out_dir/metrics.jsonl, and a plot of the run to out_dir/loss.svg (and loss.png)
+after each evaluation. A loss that is not finite stops the run (exit 1), saving nothing.
+
+Ctrl-C stops after the step in flight, saves a checkpoint of that iteration (resume it with
+--init_from=resume) and exits 130; a second Ctrl-C quits at once, keeping the last checkpoint.
 
 On a terminal a live progress line shows each iteration; otherwise (a pipe, a log file) a line
 every log_interval iterations, each evaluation and save, and a summary.
@@ -64,13 +68,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
   try {
     const stale = cleanStaleTemps(asked.out_dir);
     if (stale.length) console.log(`removed ${stale.length} temporary file(s) left in ${asked.out_dir} by interrupted runs: ${stale.join(', ')}`);
-    await train(asked, quiet);
+    if ((await train(asked, quiet)) === 'interrupted') process.exitCode = 130;
   } finally {
     releaseOutDirLock(asked.out_dir);
   }
 }
 
-async function train(asked: TrainConfig, quiet: boolean): Promise<void> {
+async function train(asked: TrainConfig, quiet: boolean): Promise<'finished' | 'interrupted'> {
   const say = (line: string) => { if (!quiet) console.log(line); };
   const note = seedNote(asked.seed);
   if (note) say(note);
@@ -92,10 +96,10 @@ async function train(asked: TrainConfig, quiet: boolean): Promise<void> {
   ensureDir(config.out_dir, 'out_dir');
   const metricsPath = join(config.out_dir, METRICS_FILE);
   const metric = (o: object) => appendLine(metricsPath, JSON.stringify({ ...o, time: new Date().toISOString() }));
-  // a run from scratch starts a new log; a resumed one continues it on a fresh line (the last
-  // one may have been cut off when the earlier run was killed)
+  // a run from scratch starts a new log; a resumed one continues the log as it stood at its
+  // checkpoint (what a stopped run logged past it, and a line cut off by a kill, are dropped)
   if (!resume) writeFileSync(metricsPath, '');
-  else if (existsSync(metricsPath) && !readFileSync(metricsPath, 'utf8').endsWith('\n')) appendFileSync(metricsPath, '\n');
+  else if (existsSync(metricsPath)) writeFileAtomic(metricsPath, metricsUpTo(readFileSync(metricsPath, 'utf8'), trainer.iterNum));
   metric({ event: 'start', iter: trainer.iterNum, init_from: config.init_from, backend: backend.name, model: config.model, params, config });
 
   const started = await RunPlotter.start(config.out_dir);
@@ -105,21 +109,61 @@ async function train(asked: TrainConfig, quiet: boolean): Promise<void> {
   const start = performance.now();
   const stepMs: number[] = [];
   let emaMs = 0;
-  await trainer.run({
-    onStep: (e) => {
-      emaMs = emaMs === 0 ? e.ms : 0.9 * emaMs + 0.1 * e.ms;
-      stepMs.push(e.ms);
-      metric({ iter: e.iter, loss: e.loss, lr: e.lr, ms: e.ms });
-      progress.update(e.iter + 1, `loss ${e.loss.toFixed(4)}, lr ${e.lr.toExponential(2)}`, emaMs);
-    },
-    onEval: (e) => {
-      metric({ iter: e.iter, train_loss: e.train, val_loss: e.val, saved: e.saved });
-      plotter?.draw();
-      progress.log(`step ${e.iter}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)} (${formatDuration(performance.now() - start)})`);
-      if (e.saved) progress.info(`saved ${ckptPath}`);
-    },
-    saveCheckpoint: (checkpoint) => saveCheckpointFile(ckptPath, checkpoint),
-  });
+  let savedAt = -1;
+  const startIter = trainer.iterNum;
+  // Ctrl-C: the first stops the run after the step in flight (then it saves); the second quits
+  // at once: a save in progress loses its temporary file, the last checkpoint stays as it was
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (!stop.signal.aborted) {
+      stop.abort();
+      progress.log('interrupted: stopping after the step in flight to save a checkpoint (Ctrl-C again to quit without saving)');
+      return;
+    }
+    discardOpenTempFiles();
+    releaseOutDirLock(config.out_dir);
+    progress.done();
+    process.stderr.write(`interrupted again: quit without saving; ${existsSync(ckptPath) ? `${ckptPath} is the last checkpoint, untouched` : 'no checkpoint was written'}\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    await trainer.run({
+      onStep: (e) => {
+        emaMs = emaMs === 0 ? e.ms : 0.9 * emaMs + 0.1 * e.ms;
+        stepMs.push(e.ms);
+        metric({ iter: e.iter, loss: e.loss, lr: e.lr, ms: e.ms });
+        progress.update(e.iter + 1, `loss ${e.loss.toFixed(4)}, lr ${e.lr.toExponential(2)}`, emaMs);
+      },
+      onEval: (e) => {
+        metric({ iter: e.iter, train_loss: e.train, val_loss: e.val, saved: e.saved });
+        plotter?.draw();
+        progress.log(`step ${e.iter}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)} (${formatDuration(performance.now() - start)})`);
+      },
+      saveCheckpoint: async (checkpoint, iter) => {
+        await saveCheckpointFileAsync(ckptPath, checkpoint);
+        savedAt = iter;
+        progress.info(`saved ${ckptPath}`);
+      },
+      signal: stop.signal,
+    });
+    if (stop.signal.aborted) {
+      // the state before step iterNum: a resumed run continues exactly from it
+      const iter = trainer.iterNum;
+      const save = savedAt !== iter && iter !== startIter;
+      if (save) await saveCheckpointFileAsync(ckptPath, await trainer.checkpoint());
+      progress.done();
+      metric({ event: 'interrupted', iter, saved: save });
+      await plotter?.close();
+      const where = save ? `saved ${ckptPath}`
+        : savedAt === iter ? `${ckptPath} holds this iteration already`
+        : `no step was taken, nothing saved${existsSync(ckptPath) ? ` (${ckptPath} is unchanged)` : ''}`;
+      console.log(`interrupted at iteration ${iter}: ${where}${existsSync(ckptPath) ? '; continue it with --init_from=resume' : ''}`);
+      return 'interrupted';
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
   progress.done();
   const wallMs = performance.now() - start;
   metric({ event: 'end', iter: trainer.iterNum, best_val_loss: trainer.bestValLoss, wall_ms: wallMs });
@@ -129,4 +173,5 @@ async function train(asked: TrainConfig, quiet: boolean): Promise<void> {
   const ms = median(stepMs);
   say(`done: ${stepMs.length} iterations in ${formatDuration(wallMs)}${ms !== undefined ? ` (${ms.toFixed(1)} ms/iter, median)` : ''}; ` +
     `best val loss ${trainer.bestValLoss.toFixed(4)}${plotter && plotErrors.length === 0 ? `; plot: ${join(config.out_dir, PLOT_FILE)}` : ''}`);
+  return 'finished';
 }

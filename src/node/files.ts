@@ -62,6 +62,20 @@ export interface ByteSink {
   write(bytes: Uint8Array): void;
 }
 
+/** Files being written under their temporary names now (see discardOpenTempFiles). */
+const openTempFiles = new Set<TempFile>();
+
+/**
+ * Removes the temporary files of writes in progress and returns their names: what a process
+ * that must exit at once (a second Ctrl-C) calls, so that it leaves the old files and no
+ * half-written one. A write's rename happens only after its data is on disk.
+ */
+export function discardOpenTempFiles(): string[] {
+  const names = [...openTempFiles].map((f) => f.tmp);
+  for (const f of [...openTempFiles]) f.discard();
+  return names;
+}
+
 /**
  * A file being written under its temporary name: commit() flushes it to disk and renames it
  * over `path`; discard() removes it. Errors come out raw (see writeFailure).
@@ -74,6 +88,7 @@ export class TempFile implements ByteSink {
   constructor(readonly path: string, private readonly chunkBytes = MAX_IO_BYTES) {
     this.tmp = tempPathFor(path);
     this.fd = openSync(this.tmp, 'w');
+    openTempFiles.add(this);
   }
 
   write(bytes: Uint8Array): void {
@@ -86,10 +101,12 @@ export class TempFile implements ByteSink {
     closeSync(this.fd);
     this.fd = -1;
     renameSync(this.tmp, this.path);
+    openTempFiles.delete(this);
     syncDir(dirname(this.path));
   }
 
   discard(): void {
+    openTempFiles.delete(this);
     if (this.fd >= 0) try { closeSync(this.fd); } catch { /* already failing */ }
     this.fd = -1;
     try { unlinkSync(this.tmp); } catch { /* never created, or renamed */ }
@@ -106,6 +123,22 @@ export function writeFileStreamed(path: string, produce: (sink: ByteSink) => voi
   try {
     file = new TempFile(path, chunkBytes);
     produce(file);
+    file.commit();
+  } catch (e) {
+    file?.discard();
+    throw writeFailure(e, path);
+  }
+}
+
+/**
+ * writeFileStreamed for a producer that awaits between writes (letting signal handlers run:
+ * one that calls discardOpenTempFiles and exits leaves the previous file untouched).
+ */
+export async function writeFileStreamedAsync(path: string, produce: (sink: ByteSink) => Promise<void>, chunkBytes = MAX_IO_BYTES): Promise<void> {
+  let file: TempFile | null = null;
+  try {
+    file = new TempFile(path, chunkBytes);
+    await produce(file);
     file.commit();
   } catch (e) {
     file?.discard();

@@ -9,9 +9,9 @@ export { loadBackend, backendEntries, type BackendEntry } from './backends.js';
 export { prepareDataset, prepareDatasetFile, prepareDatasetFrom, downloadShakespeare, readText, SHAKESPEARE_URL, type PrepareOptions } from './prepare.js';
 export { loadDataset, validateDatasetMeta, readTokenFile, type Dataset, type DatasetMeta } from './dataset.js';
 export { fileTextSource, stringTextSource, type TextSource } from './text-source.js';
-export { readSafetensorsFile, readSafetensorsHeaderFile, writeSafetensorsFile } from './safetensors-file.js';
-export { acquireOutDirLock, releaseOutDirLock, cleanStaleTemps, writeFileAtomic, writeFileStreamed } from './files.js';
-export { saveCheckpointFile, loadCheckpointFile } from './checkpoint.js';
+export { readSafetensorsFile, readSafetensorsHeaderFile, writeSafetensorsFile, writeSafetensorsFileAsync } from './safetensors-file.js';
+export { acquireOutDirLock, releaseOutDirLock, cleanStaleTemps, writeFileAtomic, writeFileStreamed, writeFileStreamedAsync, discardOpenTempFiles } from './files.js';
+export { saveCheckpointFile, saveCheckpointFileAsync, loadCheckpointFile } from './checkpoint.js';
 export { loadTokenizer, createTokenizer } from './tokenizers.js';
 
 setDefaultBackend(await loadBackend(process.env.YORICK_DEVICE ?? 'auto'));

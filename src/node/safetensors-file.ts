@@ -9,7 +9,7 @@ import {
   encodeSafetensorsHeader, parseSafetensorsHeader, SafetensorsError, safetensorsDataStart, tensorBytes, typedView,
   type SafetensorsFile, type SafetensorsHeader, type StoredTensor, type TensorSource,
 } from '../io/safetensors.js';
-import { MAX_IO_BYTES, openRegularFile, readAt, writeFileStreamed } from './files.js';
+import { MAX_IO_BYTES, openRegularFile, readAt, writeFileStreamed, writeFileStreamedAsync } from './files.js';
 
 /** V8's limit on a typed array's length (elements, not bytes). */
 const MAX_ARRAY_LENGTH = 2 ** 32;
@@ -25,6 +25,28 @@ export function writeSafetensorsFile(path: string, tensors: Map<string, TensorSo
   writeFileStreamed(path, (sink) => {
     sink.write(header);
     for (const t of tensors.values()) sink.write(tensorBytes(t));
+  }, opts.chunkBytes ?? MAX_IO_BYTES);
+}
+
+/** Bytes written between two turns of the event loop by the async writer. */
+const YIELD_BYTES = 64 << 20;
+
+/**
+ * writeSafetensorsFile that hands the thread back to the event loop every YIELD_BYTES, so that
+ * a signal (Ctrl-C) is handled during a long write, not after it.
+ */
+export async function writeSafetensorsFileAsync(path: string, tensors: Map<string, TensorSource>, metadata: Record<string, string> = {}, opts: IoOptions = {}): Promise<void> {
+  const { header } = encodeSafetensorsHeader(tensors, metadata);
+  const step = Math.min(YIELD_BYTES, opts.chunkBytes ?? YIELD_BYTES);
+  await writeFileStreamedAsync(path, async (sink) => {
+    sink.write(header);
+    for (const t of tensors.values()) {
+      const bytes = tensorBytes(t);
+      for (let off = 0; off < bytes.length; off += step) {
+        sink.write(bytes.subarray(off, Math.min(bytes.length, off + step)));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
   }, opts.chunkBytes ?? MAX_IO_BYTES);
 }
 

@@ -73,8 +73,13 @@ export class Mt19937 {
     }
     s.state.forEach((w, i) => {
       if (!Number.isInteger(w) || w < 0 || w > 0xffffffff) throw new Error(`mt19937 state word ${i} is ${w}, expected an unsigned 32-bit integer`);
-      this.mt[i] = w;
     });
+    // the twister's 19937 state bits are the top bit of word 0 and words 1..623 (twist never reads
+    // word 0's low bits); all of them zero is the one state that outputs zeros forever
+    if (s.state[0] < 0x80000000 && s.state.every((w, i) => i === 0 || w === 0)) {
+      throw new Error('mt19937 state is all zero (no seed ever produces it; the generator would draw only zeros)');
+    }
+    this.mt.set(s.state);
     this.left = s.left;
     this.next = s.next;
   }

@@ -105,7 +105,10 @@ export class TorchGenerator {
     }
     for (const k of ['nextDoubleNormal', 'nextFloatNormal'] as const) {
       const v = state[k];
-      if (v !== null && typeof v !== 'number') throw new Error(`generator state ${k} must be a number or null, got ${JSON.stringify(v)}`);
+      if (v !== null && !(typeof v === 'number' && Number.isFinite(v))) throw new Error(`generator state ${k} must be a finite number or null, got ${JSON.stringify(v)}`);
+    }
+    if (typeof state.seed !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(state.seed)) {
+      throw new Error(`generator state seed must be an unsigned 64-bit integer in decimal, got ${JSON.stringify(state.seed)}`);
     }
     const seed = torchSeed(BigInt(state.seed));
     this.engine.setState(state.mt);

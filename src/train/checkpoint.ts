@@ -4,10 +4,11 @@ import type { LanguageModel, ModelOptions, ModelSpec } from '../models/model.js'
 import type { AdamW, AdamWState } from '../optim/adamw.js';
 import type { TorchGeneratorState } from '../tensor/torch-generator.js';
 import type { TokenizerSpec } from '../tokenizers/types.js';
+import { UserError } from '../errors.js';
+import { FormatError } from '../io/format-error.js';
+import { checkCheckpointMetadata, checkCheckpointTensors, checkTensorValues, EXP_AVG, EXP_AVG_SQ, firstBadValue, type TensorInfo } from './checkpoint-check.js';
 
 export const CHECKPOINT_FORMAT = 'yorick-checkpoint-1';
-const EXP_AVG = 'optimizer.exp_avg.';
-const EXP_AVG_SQ = 'optimizer.exp_avg_sq.';
 
 /** What a training run saves besides the weights, so that it can resume exactly. */
 export interface CheckpointState {
@@ -22,6 +23,11 @@ export interface CheckpointState {
    * written, and the offsets of the batch already drawn for the next step.
    */
   rng: { torch: TorchGeneratorState; batch_offsets: number[] };
+  /**
+   * The evaluation due at iter_num has not run yet (a run stopped just before it): a resumed run
+   * runs it. Absent (false): the checkpoint was taken after it, or none was due.
+   */
+  eval_pending?: boolean;
 }
 
 type HostTensor = { shape: readonly number[]; data: Float32Array };
@@ -58,8 +64,24 @@ export async function checkpointParts(model: LanguageModel, optimizer: AdamW | n
     best_val_loss: String(state.best_val_loss),
     optimizer_step: String(step),
     rng: JSON.stringify(state.rng),
+    // only when set: files of runs that never stop mid-interval stay as they were
+    ...(state.eval_pending ? { eval_pending: 'true' } : {}),
   };
   return { tensors, metadata };
+}
+
+/**
+ * Refuses parts holding a value that is not finite (a run that diverged): such a checkpoint
+ * must never replace a good one. Names the tensor; `when` says which state it was ("at iteration 40").
+ */
+export function checkPartsFinite(parts: CheckpointParts, when: string): void {
+  for (const [name, t] of parts.tensors) {
+    if (!(t.data instanceof Float32Array)) continue;
+    const bad = firstBadValue(t.data, name.startsWith(EXP_AVG_SQ));
+    if (bad >= 0) {
+      throw new UserError(`not saving the checkpoint ${when}: tensor "${name}" holds ${t.data[bad]} at index ${bad} (training diverged); the previous checkpoint is kept`);
+    }
+  }
 }
 
 /** The checkpoint as one safetensors file in memory (a download in a page; files use the parts). */
@@ -84,42 +106,39 @@ export interface LoadedCheckpoint {
 
 /**
  * Parses and checks a checkpoint (its bytes, or a safetensors file already read tensor by
- * tensor); every problem is an Error that names the file (`what`).
+ * tensor): every metadata field, then every tensor's name, dtype and shape against the model
+ * the metadata describes, then the values (finite). Every problem is a FormatError that names
+ * the file (`what`) and the field or tensor.
  */
 export function deserializeCheckpoint(source: Uint8Array | SafetensorsFile, what: string): CheckpointContents {
   let file: SafetensorsFile;
   try {
     file = source instanceof Uint8Array ? readSafetensors(source, what) : source;
   } catch (e) {
-    if (e instanceof SafetensorsError) throw new Error(`${e.message}; the checkpoint is corrupt or incomplete`);
+    if (e instanceof SafetensorsError) throw new FormatError(`${e.message}; the checkpoint is corrupt or incomplete`);
     throw e;
   }
-  const md = file.metadata;
-  if (md.format !== CHECKPOINT_FORMAT) throw new Error(`${what} is not a yorick checkpoint (format ${JSON.stringify(md.format)}, expected ${CHECKPOINT_FORMAT})`);
-  let state: CheckpointState;
-  try {
-    state = {
-      model: JSON.parse(md.model),
-      tokenizer: JSON.parse(md.tokenizer),
-      config: JSON.parse(md.config),
-      iter_num: Number(md.iter_num),
-      best_val_loss: Number(md.best_val_loss),
-      rng: JSON.parse(md.rng),
-    };
-  } catch (e) {
-    throw new Error(`${what}: metadata is corrupt (${(e as Error).message})`);
-  }
+  const { state, optimizerStep } = checkCheckpointMetadata(file.metadata, CHECKPOINT_FORMAT, what);
+  const hasMoments = checkCheckpointTensors(file.tensors, state.model, optimizerStep, what);
   const weights = new Map<string, HostTensor>();
   const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
   for (const [name, t] of file.tensors) {
-    if (t.dtype !== 'F32') throw new Error(`${what}: tensor "${name}" is ${t.dtype}, expected F32`);
     const data = t.data as Float32Array;
+    checkTensorValues(name, data, what);
     if (name.startsWith(EXP_AVG_SQ)) v.set(name.slice(EXP_AVG_SQ.length), data);
     else if (name.startsWith(EXP_AVG)) m.set(name.slice(EXP_AVG.length), data);
     else weights.set(name, { shape: t.shape, data });
   }
-  const optimizer = m.size ? { step: Number(md.optimizer_step), m, v } : null;
-  return { state, weights, optimizer };
+  return { state, weights, optimizer: hasMoments ? { step: optimizerStep, m, v } : null };
+}
+
+/**
+ * Checks a checkpoint's metadata and tensor list from its header alone (before any tensor is
+ * read): what a file reader calls first, so that a bad file allocates nothing of its claimed size.
+ */
+export function checkCheckpointHeader(metadata: Record<string, string>, tensors: Iterable<[string, TensorInfo]>, what: string): void {
+  const { state, optimizerStep } = checkCheckpointMetadata(metadata, CHECKPOINT_FORMAT, what);
+  checkCheckpointTensors(tensors, state.model, optimizerStep, what);
 }
 
 /**
@@ -134,7 +153,7 @@ export function loadCheckpoint(source: Uint8Array | SafetensorsFile, what: strin
     model = createModel(state.model, opts);
     model.loadStateDict(weights);
   } catch (e) {
-    throw new Error(`${what}: ${(e as Error).message}`);
+    throw new FormatError(`${what}: ${(e as Error).message}`);
   }
   return { state, model, optimizer };
 }

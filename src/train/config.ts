@@ -172,9 +172,9 @@ const positiveInts: (keyof TrainConfig)[] = ['eval_interval', 'log_interval', 'e
   'batch_size', 'block_size', 'n_layer', 'n_head', 'n_embd'];
 
 /** Sizes past which a run cannot allocate (a typo such as --batch_size=1e9), refused before it tries. */
-const LIMITS: [keyof TrainConfig, number][] = [['block_size', 1 << 20], ['n_layer', 4096], ['n_head', 4096], ['n_embd', 1 << 16]];
-const MAX_BATCH_TOKENS = 1 << 24;
-const MAX_MODEL_BYTES = 2 ** 40;
+export const LIMITS: [keyof TrainConfig, number][] = [['block_size', 1 << 20], ['n_layer', 4096], ['n_head', 4096], ['n_embd', 1 << 16]];
+export const MAX_BATCH_TOKENS = 1 << 24;
+export const MAX_MODEL_BYTES = 2 ** 40;
 
 /** Checks values that have the right type but cannot work. */
 export function validateConfig(c: TrainConfig): void {

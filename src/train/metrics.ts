@@ -7,9 +7,11 @@
  *   {"iter":10,"loss":2.4567,"lr":0.001,"ms":12.3,"time":"..."}
  *       after each optimizer step (ms: the step alone, evaluations excluded)
  *   {"iter":250,"train_loss":1.9,"val_loss":2.0,"saved":true,"time":"..."}
- *       after each evaluation (saved: a checkpoint was written at this iteration)
+ *       after each evaluation (saved: a checkpoint of this iteration is written right after it)
  *   {"event":"end","iter":2000,"best_val_loss":1.88,"wall_ms":93000,"time":"..."}
  *       when a run finishes (absent when it was killed)
+ *   {"event":"interrupted","iter":130,"saved":true,"time":"..."}
+ *       when Ctrl-C stopped it (saved: a checkpoint of iteration iter was written)
  *
  * Pure: parses text, builds summaries; the files are read and written in src/node and src/cli.
  */
@@ -113,6 +115,31 @@ export function parseMetrics(text: string, name: string, source = name): { run: 
   }
   closeSegment();
   return { run, notes };
+}
+
+/**
+ * The log a run resumed from its checkpoint at iteration `from` continues: what the earlier
+ * parts logged up to that checkpoint (steps before it, evaluations and other records up to it,
+ * but no start record at or past it, since the resumed run writes its own). What a stopped run
+ * logged past its checkpoint is dropped, and so are lines cut off by a kill: the file then holds
+ * each iteration once, as parseMetrics reads it.
+ */
+export function metricsUpTo(text: string, from: number): string {
+  const kept: string[] = [];
+  for (const line of text.split('\n')) {
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      continue; // blank, or cut off by a kill
+    }
+    if (!isObject(rec)) continue;
+    if (num(rec.iter)) {
+      if (rec.event === 'start' ? rec.iter >= from : num(rec.loss) ? rec.iter >= from : rec.iter > from) continue;
+    }
+    kept.push(line.trim());
+  }
+  return kept.length ? kept.join('\n') + '\n' : '';
 }
 
 export function median(values: number[]): number | undefined {

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import type { TokenizerSpec } from '../tokenizers/types.js';
-import type { CheckpointState } from './checkpoint.js';
+import type { CheckpointState, LoadedCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 
 /** The model settings a resumed run takes from its checkpoint, whatever the config says. */
@@ -29,4 +29,33 @@ export function resumeConfig(config: TrainConfig, state: CheckpointState, tokeni
     }
   }
   return { config: out, notes };
+}
+
+/**
+ * Checks that a loaded checkpoint holds what continuing it exactly needs, against this run's
+ * data: PyTorch's random state (not an earlier yorick's), AdamW's moments, and a prefetched
+ * batch that lies inside the train split. `config` is the one resumeConfig returned.
+ */
+export function checkResumeState(resume: LoadedCheckpoint, config: TrainConfig, data: { trainTokens: number; vocabSize: number }, where: string): void {
+  const { trainTokens } = data;
+  const rng = resume.state.rng as unknown as Record<string, unknown>;
+  if (!rng.torch) {
+    throw new UserError(`${where} was written by an earlier yorick whose random streams were not PyTorch's: ` +
+      'it still loads for sampling, but its training cannot continue the same stream. Start a new run (init_from=scratch).');
+  }
+  if (!resume.optimizer) {
+    throw new UserError(`${where} holds no optimizer state (no optimizer.exp_avg.* tensors): resuming would restart AdamW's moments from zero ` +
+      'instead of continuing the run. It can be sampled; to train on, start a new run (init_from=scratch).');
+  }
+  if (resume.model.vocabSize < data.vocabSize) {
+    throw new UserError(`${where}: the model's vocab_size (${resume.model.vocabSize}) is smaller than the dataset's (${data.vocabSize}): its embedding has no row for some tokens`);
+  }
+  const offsets = resume.state.rng.batch_offsets;
+  const max = trainTokens - config.block_size - 1;
+  offsets.forEach((o, i) => {
+    if (o > max) {
+      throw new UserError(`${where}: rng.batch_offsets[${i}] is ${o}, past the last window of the train split (${trainTokens} tokens, block_size ${config.block_size}: ` +
+        `offsets up to ${max}); the checkpoint does not belong to dataset "${config.dataset}"`);
+    }
+  });
 }

@@ -9,9 +9,9 @@ import { mulScalar } from '../ops/elementwise.js';
 import { noGrad, type Tensor, tidy } from '../tensor/tensor.js';
 import { TorchGenerator } from '../tensor/torch-generator.js';
 import type { TokenizerSpec } from '../tokenizers/types.js';
-import { checkpointParts, type CheckpointParts, type LoadedCheckpoint } from './checkpoint.js';
+import { checkpointParts, checkPartsFinite, type CheckpointParts, type LoadedCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
-import { resumeConfig } from './resume.js';
+import { checkResumeState, resumeConfig } from './resume.js';
 
 export interface StepEvent { iter: number; loss: number; lr: number; ms: number }
 export interface EvalEvent { iter: number; train: number; val: number; saved: boolean }
@@ -19,11 +19,14 @@ export interface EvalEvent { iter: number; train: number; val: number; saved: bo
 export interface TrainHooks {
   /** After each optimizer step. */
   onStep?(e: StepEvent): void;
-  /** After each evaluation (every eval_interval iterations). */
+  /** After each evaluation (every eval_interval iterations, and the last), before its checkpoint is written (saved: one will be). */
   onEval?(e: EvalEvent): void;
   /** Persist a checkpoint (write it whole or not at all; serializeCheckpoint's bytes are its safetensors file). */
   saveCheckpoint?(checkpoint: CheckpointParts, iter: number): void | Promise<void>;
-  /** Stops the run between iterations; run() then returns. */
+  /**
+   * Stops the run after the step in flight (or during an evaluation, which is then undone: its
+   * draws are given back); run() then returns, and checkpoint() is the state before step iterNum.
+   */
   signal?: AbortSignal;
 }
 
@@ -81,10 +84,7 @@ function makeYielder(): () => Promise<void> {
   };
 }
 
-/** A checkpoint's random state from before yorick's streams were PyTorch's (xoshiro128** arrays). */
-function isOldRngState(rng: unknown): boolean {
-  return !!rng && typeof rng === 'object' && Array.isArray((rng as { batch?: unknown }).batch);
-}
+const DIVERGED_ADVICE = 'Nothing is saved from it: the last checkpoint stays as it was. Lower learning_rate (or set grad_clip), then resume or start again.';
 
 export interface TrainerData {
   train: TokenArray;
@@ -113,8 +113,15 @@ export class Trainer {
   readonly notes: string[] = [];
   iterNum = 0;
   bestValLoss = 1e9;
-  /** A resumed run skips the evaluation its checkpoint was saved at, so it continues the same random stream. */
-  private skipEvalAt = -1;
+  /**
+   * The iteration whose evaluation has run (a resumed run skips the one its checkpoint was saved
+   * after, so it continues the same random stream).
+   */
+  private evaluatedAt = -1;
+  /** Whether this run has a checkpoint of itself (a resumed one has: the one it came from). */
+  private hasCheckpoint = false;
+  /** The last step with a finite loss, for the message when one is not. */
+  private lastGood: { iter: number; loss: number } | null = null;
 
   /**
    * A new run (model built on opts.backend, default the default backend), or one continuing
@@ -129,16 +136,14 @@ export class Trainer {
     }
     this.config = config;
     if (resume) {
-      if (isOldRngState(resume.state.rng)) {
-        throw new UserError(`${opts.resumeWhere ?? 'the checkpoint'} was written by an earlier yorick whose random streams were not PyTorch's: ` +
-          'it still loads for sampling, but its training cannot continue the same stream. Start a new run (init_from=scratch).');
-      }
+      checkResumeState(resume, config, { trainTokens: data.train.length, vocabSize: data.vocabSize }, opts.resumeWhere ?? 'the checkpoint');
       this.model = resume.model;
       this.generator = this.model.generator;
       this.generator.setState(resume.state.rng.torch);
       this.iterNum = resume.state.iter_num;
-      this.skipEvalAt = this.iterNum;
+      this.evaluatedAt = resume.state.eval_pending ? -1 : this.iterNum;
       this.bestValLoss = resume.state.best_val_loss;
+      this.hasCheckpoint = true;
     } else {
       this.generator = new TorchGenerator(config.seed);
       this.model = createModel(modelSpecFor(config, data.vocabSize), { generator: this.generator, backend: opts.backend });
@@ -156,6 +161,11 @@ export class Trainer {
 
   /** Mean loss over eval_iters batches of each split, in eval mode and without the graph. */
   async estimateLoss(): Promise<{ train: number; val: number }> {
+    return (await this.evaluate())!;
+  }
+
+  /** estimateLoss, or null when signal aborts it (its draws are then spent: the caller restores the stream). */
+  private async evaluate(signal?: AbortSignal, yieldNow?: () => Promise<void>): Promise<{ train: number; val: number } | null> {
     const out = { train: 0, val: 0 };
     this.model.eval();
     try {
@@ -166,6 +176,8 @@ export class Trainer {
           const loss = noGrad(() => tidy(() => this.model.forward(x, y).loss!));
           sum += await loss.itemAsync();
           loss.dispose();
+          await yieldNow?.();
+          if (signal?.aborted) return null;
         }
         out[split] = sum / this.config.eval_iters;
       }
@@ -175,16 +187,28 @@ export class Trainer {
     return out;
   }
 
-  /** The run as it stands, for a checkpoint (writeSafetensors turns it into the file's bytes). */
-  checkpoint(): Promise<CheckpointParts> {
-    return checkpointParts(this.model, this.optimizer, {
+  /**
+   * The run as it stands, for a checkpoint (writeSafetensors turns it into the file's bytes):
+   * the state before step iterNum. A model with a weight or moment that is not finite is refused
+   * (a UserError): a diverged run must not replace a good checkpoint.
+   */
+  async checkpoint(): Promise<CheckpointParts> {
+    const parts = await checkpointParts(this.model, this.optimizer, {
       model: this.model.spec(),
       tokenizer: this.data.tokenizer,
       config: { ...this.config },
       iter_num: this.iterNum,
       best_val_loss: this.bestValLoss,
       rng: { torch: this.generator.getState(), batch_offsets: this.stream.current.offsets! },
+      eval_pending: this.evalDue(),
     });
+    checkPartsFinite(parts, `at iteration ${this.iterNum}`);
+    return parts;
+  }
+
+  /** Whether iteration iterNum's scheduled evaluation is still to run. */
+  private evalDue(): boolean {
+    return this.iterNum % this.config.eval_interval === 0 && this.evaluatedAt !== this.iterNum;
   }
 
   /** One optimizer step over gradient_accumulation_steps micro-batches; returns the loss as nanoGPT logs it. */
@@ -195,34 +219,64 @@ export class Trainer {
     });
   }
 
-  /** Runs from iterNum to max_iters (inclusive, as nanoGPT: the last evaluation lands on max_iters), or until hooks.signal aborts. */
+  /**
+   * Runs from iterNum to max_iters (inclusive, as nanoGPT: an evaluation lands on max_iters), or
+   * until hooks.signal aborts. The last iteration is always evaluated (off the eval_interval
+   * schedule too, then without spending the run's random stream), and a run that has no
+   * checkpoint of itself saves one there. A loss that is not finite stops the run with a UserError.
+   */
   async run(hooks: TrainHooks = {}): Promise<{ train: number; val: number } | null> {
     const c = this.config;
+    const { signal } = hooks;
     const yieldNow = makeYielder();
     let last: { train: number; val: number } | null = null;
-    while (!hooks.signal?.aborted) {
+    let steps = 0;
+    while (!signal?.aborted) {
       const lr = learningRate(this.iterNum, c);
-      if (this.iterNum % c.eval_interval === 0 && this.iterNum !== this.skipEvalAt) {
-        last = await this.estimateLoss();
-        let saved = false;
-        if (last.val < this.bestValLoss || c.always_save_checkpoint) {
-          this.bestValLoss = Math.min(this.bestValLoss, last.val);
-          if (this.iterNum > 0 && hooks.saveCheckpoint) {
-            await hooks.saveCheckpoint(await this.checkpoint(), this.iterNum);
-            saved = true;
-          }
+      const final = this.iterNum >= c.max_iters;
+      const offSchedule = final && steps > 0 && this.iterNum % c.eval_interval !== 0;
+      if (this.evalDue() || offSchedule) {
+        const before = this.generator.getState();
+        const losses = await this.evaluate(signal, yieldNow);
+        // stopped mid-evaluation: as if it had not begun (a resumed run runs it whole)
+        if (!losses) { this.generator.setState(before); break; }
+        if (offSchedule) this.generator.setState(before);
+        this.evaluatedAt = this.iterNum;
+        last = losses;
+        if (!Number.isFinite(losses.train) || !Number.isFinite(losses.val)) {
+          throw new UserError(`training diverged at iteration ${this.iterNum}: the evaluation gave train loss ${losses.train}, val loss ${losses.val} ` +
+            `(lr ${lr.toExponential(2)}); ${this.lastGoodText()} ${DIVERGED_ADVICE}`);
         }
-        hooks.onEval?.({ iter: this.iterNum, ...last, saved });
+        const improved = losses.val < this.bestValLoss;
+        this.bestValLoss = Math.min(this.bestValLoss, losses.val);
+        const save = (improved || c.always_save_checkpoint || (final && !this.hasCheckpoint)) && this.iterNum > 0 && !!hooks.saveCheckpoint;
+        // the checkpoint is taken (and checked) first, the evaluation reported, then the file
+        // written: a log written from onEval is never behind the checkpoint a kill leaves
+        const parts = save ? await this.checkpoint() : null;
+        hooks.onEval?.({ iter: this.iterNum, ...losses, saved: save });
+        if (parts) {
+          await hooks.saveCheckpoint!(parts, this.iterNum);
+          this.hasCheckpoint = true;
+        }
       }
       if (this.iterNum === 0 && c.eval_only) break;
-      if (this.iterNum >= c.max_iters) break;
+      if (final || signal?.aborted) break;
       const t0 = performance.now();
       const loss = await this.step(lr);
+      if (!Number.isFinite(loss)) {
+        throw new UserError(`training diverged at iteration ${this.iterNum}: the loss is ${loss} (lr ${lr.toExponential(2)}); ${this.lastGoodText()} ${DIVERGED_ADVICE}`);
+      }
+      this.lastGood = { iter: this.iterNum, loss };
       // numbered as nanoGPT numbers them: the first step is iteration 0
       hooks.onStep?.({ iter: this.iterNum, loss, lr, ms: performance.now() - t0 });
       this.iterNum++;
+      steps++;
       await yieldNow();
     }
     return last;
+  }
+
+  private lastGoodText(): string {
+    return this.lastGood ? `the last good loss was ${this.lastGood.loss.toFixed(4)} at iteration ${this.lastGood.iter}.` : 'no step of this run had a finite loss.';
   }
 }
