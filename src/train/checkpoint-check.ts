@@ -182,7 +182,7 @@ function checkRng(rng: unknown, config: Obj, fail: (field: string, why: string) 
 /** The parameters a model spec implies, by name (nanoGPT's), with their shapes; nothing allocated. */
 export function parameterShapes(spec: ModelSpec): Map<string, number[]> {
   if (spec.kind === 'bigram') return new Map([['token_embedding_table.weight', [spec.args.vocab_size, spec.args.vocab_size]]]);
-  return nanoGptParamShapes({ ...spec.args, dropout: spec.args.dropout ?? 0 });
+  return nanoGptParamShapes(spec.args);
 }
 
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
