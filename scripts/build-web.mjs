@@ -8,11 +8,13 @@
 //   tiktoken/*.tiktoken          the gpt2, cl100k_base and o200k_base rank files (checked by sha256 in the page)
 //   data/tinyshakespeare.txt     the text, from data/shakespeare_char/input.txt or ../shared/data, when either exists
 //   site.json                    what was built: sizes, whether the text is there
+//   sw.js                        the service worker that keeps every file above for offline use
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { buildWasm } from './build-wasm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,6 +66,11 @@ export async function buildWeb({ out = webOut, minify = true, log = console.log 
     files,
   };
   writeFileSync(join(out, 'site.json'), JSON.stringify(site, null, 1) + '\n');
+  // the service worker precaches every file built, under a version that changes with their contents
+  const list = [...Object.keys(files), 'site.json'].sort();
+  const version = createHash('sha256').update(list.map((f) => `${f}:${readFileSync(join(out, f)).length}:${createHash('sha256').update(readFileSync(join(out, f))).digest('hex')}`).join('\n')).digest('hex').slice(0, 16);
+  await esbuild.build({ ...common, entryPoints: { sw: join(root, 'web', 'sw.ts') }, outdir: out,
+    define: { SITE_VERSION: JSON.stringify(version), SITE_FILES: JSON.stringify(list) } });
   const kb = (n) => `${(n / 1024).toFixed(0)} kB`;
   log(`built ${relative(root, out)}/: code ${kb(site.code.bytes)} (${kb(site.code.gzip)} gzipped), of which the page without the chart ${kb(site.codeWithoutChart.bytes)} (${kb(site.codeWithoutChart.gzip)} gzipped)`);
   log(text ? `Tiny Shakespeare copied from ${relative(root, text)}` : 'Tiny Shakespeare not found (data/shakespeare_char/input.txt or ../shared/data/tinyshakespeare.txt): the page will ask for pasted text');

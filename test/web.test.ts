@@ -204,6 +204,29 @@ describe('the web page in Chromium', { skip, timeout: 600_000 }, () => {
     await page.close();
   });
 
+  test('works offline once loaded: the service worker serves every file, threads and all', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await page.goto(base);
+      await page.waitForFunction(statusIs(/^ready/), null, { timeout: 60_000 });
+      await page.evaluate('navigator.serviceWorker.ready.then(() => true)');
+      await context.setOffline(true);
+      await page.reload();
+      await page.waitForFunction(statusIs(/^ready/), null, { timeout: 60_000 });
+      assert.match((await page.textContent('#status'))!, /wasm with \d+ threads; the page is cross-origin isolated/, 'offline, from the cache, with its headers');
+      await page.click('#use-shakespeare');
+      await page.waitForFunction(statusIs(/^text loaded/));
+      await page.click('#tab-tokens');
+      await page.selectOption('#tokenizer', 'gpt2'); // its rank file comes from the cache too
+      await page.click('#tokenize');
+      await page.waitForSelector('#token-counts tr[data-tokenizer=gpt2]', { timeout: 120_000 });
+      assert.equal(await page.textContent('#token-counts tr[data-tokenizer=gpt2] .count'), '338,025 (301,966 + 36,059)');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('served without COOP/COEP: single-thread wasm, said on the page, and it still trains', async () => {
     const plain = await serveStatic(join(work, 'site'), { port: 0, isolate: false });
     const page = await browser.newPage();

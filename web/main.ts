@@ -43,8 +43,15 @@ function initTabs(): void {
   if (start) select(start, false);
 }
 
+/** Keeps the site for offline use (service workers run on https and localhost only). */
+function registerOffline(): void {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('sw.js').catch((e) => console.warn(`no offline copy: ${(e as Error).message}`));
+}
+
 async function main(): Promise<void> {
   (globalThis as unknown as { __yorick: typeof app.metrics }).__yorick = app.metrics; // read by the browser test
+  registerOffline();
   initTabs();
   startWorker();
   const site = await fetch('site.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
