@@ -170,6 +170,22 @@ export class TorchGenerator {
     return dtype === 'float64' ? this.normalFill64(n, mean, std) : this.normalFill32(n, f32(mean), f32(std));
   }
 
+  /**
+   * Moves the stream on exactly as normal(n) in float32 would, without computing the values
+   * (for weights that are drawn and then replaced by loaded ones).
+   */
+  skipNormal(n: number): void {
+    checkCount(n, 'skipNormal');
+    if (n < 16) this.normal(n); // the scalar path also leaves a cached value behind
+    else this.engine.discard(n + (n % 16 !== 0 ? 16 : 0)); // normalFill32's words
+  }
+
+  /** Moves the stream on exactly as uniform(n) in float32 would (one word a value). */
+  skipUniform(n: number): void {
+    checkCount(n, 'skipUniform');
+    this.engine.discard(n);
+  }
+
   /** normal_distribution<double>: u1 gives the angle, u2 the radius; sin is cached. */
   private normalScalar(mean: number, std: number): number {
     if (this.nextDoubleNormal !== null) {
