@@ -118,9 +118,11 @@ export class Trainer {
 
   /**
    * A new run (model built on opts.backend, default the default backend), or one continuing
-   * opts.resume (its model stays on the backend it was loaded on).
+   * opts.resume (its model stays on the backend it was loaded on). A resumed run skips the
+   * evaluation at its first iteration unless opts.evalAtStart (a run that starts a new random
+   * stream from loaded weights, as nanoGPT's train.py does from ckpt.pt or GPT-2).
    */
-  constructor(config: TrainConfig, private readonly data: TrainerData, opts: { resume?: LoadedCheckpoint; backend?: Backend; resumeWhere?: string } = {}) {
+  constructor(config: TrainConfig, private readonly data: TrainerData, opts: { resume?: LoadedCheckpoint; backend?: Backend; resumeWhere?: string; evalAtStart?: boolean } = {}) {
     const { resume } = opts;
     if (resume) {
       const r = resumeConfig(config, resume.state, data.tokenizer, opts.resumeWhere ?? 'being resumed');
@@ -137,7 +139,7 @@ export class Trainer {
       this.generator = this.model.generator;
       this.generator.setState(resume.state.rng.torch);
       this.iterNum = resume.state.iter_num;
-      this.skipEvalAt = this.iterNum;
+      this.skipEvalAt = opts.evalAtStart ? -1 : this.iterNum;
       this.bestValLoss = resume.state.best_val_loss;
     } else {
       this.generator = new TorchGenerator(config.seed);
