@@ -25,9 +25,10 @@ export { readSafetensors, writeSafetensors, type StoredTensor, type SafetensorsF
 export { FormatError } from './io/format-error.js';
 export { readNanoGptCheckpoint, writeNanoGptCheckpoint, nanoGptCheckpointParts, type NanoGptCheckpoint, type NanoGptOptimizer, type NanoGptWriteOptions, type AdamWMoments } from './io/nanogpt.js';
 export { readNanoGptMeta, writeNanoGptMeta, type NanoGptMeta } from './io/nanogpt-meta.js';
-export { readHfGpt2, writeHfGpt2, gpt2ConfigToModelArgs, type HfGpt2, type GeluKind } from './io/hf-gpt2.js';
+export { readHfGpt2, writeHfGpt2, hfGpt2Parts, hfGpt2Layout, hfTensorValues, gpt2ConfigToModelArgs, type HfGpt2, type HfGpt2Layout, type HfTensorPlace, type GeluKind } from './io/hf-gpt2.js';
 export { nanoGptParamShapes, type NanoGptModelArgs, type StateDict, type StateTensor } from './io/gpt-layout.js';
-export { gptFromStateDict, gptStateDict } from './io/load-gpt.js';
+export { gptFromStateDict, gptFromTensors, gptStateDict, type TensorReader } from './io/load-gpt.js';
+export { nanoGptFromCheckpoint, hfFromCheckpoint } from './train/export.js';
 export { readTorchFile, writeTorchFile, torchFileParts } from './io/torch-file.js';
 export { readPickle } from './io/pickle.js';
 export { writePickle } from './io/pickle-writer.js';

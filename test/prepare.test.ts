@@ -128,6 +128,6 @@ test('finding 4: a failed prepare leaves the previous dataset and no temporary f
   assert.throws(() => prepareDatasetFrom(stringTextSource('ab'), out, 'char', () => {}, { progress: false }),
     (e: unknown) => e instanceof UserError && /only 2 tokens: too few/.test((e as Error).message));
   assert.deepEqual(prepared(out), before);
-  assert.deepEqual(readdirSync(out).sort(), ['meta.json', 'train.bin', 'val.bin']);
+  assert.deepEqual(readdirSync(out).sort(), ['meta.json', 'meta.pkl', 'train.bin', 'val.bin']);
   assert.equal(existsSync(join(out, 'train.bin.tmp-' + process.pid)), false);
 });

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { backendEntries } from '../node/backends.js';
+import { exportCommand } from './export.js';
 import { plotCommand } from './plot.js';
 import { prepareCommand } from './prepare.js';
 import { sampleCommand } from './sample.js';
@@ -14,7 +15,8 @@ const usage = `usage: yorick <command> [options]
 commands:
   prepare     text -> data/<dataset>/train.bin, val.bin, meta.json
   train       train a GPT (or the bigram model) with nanoGPT's loop
-  sample      generate text from a checkpoint
+  sample      generate text from a checkpoint (yorick's, nanoGPT's ckpt.pt, or GPT-2's weights)
+  export      write a checkpoint as nanoGPT's ckpt.pt or Hugging Face's GPT-2 layout
   plot        draw the loss of one or more runs, and compare them in a table
   tokenizer   train, encode and decode with tokenizers
   serve       serve the web page (npm run web builds it) with the headers wasm threads need
@@ -42,6 +44,7 @@ async function main(argv: string[]): Promise<void> {
     case 'prepare': return prepareCommand(rest);
     case 'train': return trainCommand(rest);
     case 'sample': return sampleCommand(rest);
+    case 'export': return exportCommand(rest);
     case 'plot': return plotCommand(rest);
     case 'tokenizer': return tokenizerCommand(rest);
     case 'serve': return serveCommand(rest);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { loadBackend } from '../node/backends.js';
-import { loadCheckpointFile, saveCheckpointFileAsync } from '../node/checkpoint.js';
+import { saveCheckpointFileAsync } from '../node/checkpoint.js';
 import { loadDataset } from '../node/dataset.js';
 import { acquireOutDirLock, appendLine, childPath, cleanStaleTemps, discardOpenTempFiles, ensureDir, releaseOutDirLock, writeFileAtomic } from '../node/files.js';
 import { METRICS_FILE, PLOT_FILE } from '../node/plot.js';
@@ -13,6 +13,7 @@ import { median, metricsUpTo } from '../train/metrics.js';
 import { seedNote } from '../train/seed.js';
 import { Trainer } from '../train/trainer.js';
 import { parseArgs } from './args.js';
+import { trainingStart } from './init-from.js';
 
 export const trainUsage = `usage: yorick train [CONFIG] [--key=value ...]
 
@@ -20,8 +21,13 @@ CONFIG is a built-in config (${Object.keys(builtinConfigs).join(', ')}; default
 shakespeare_char_cpu) or a JSON file of config values. --key=value overrides any value, with
 nanoGPT's names: n_layer, n_head, n_embd, block_size, batch_size, max_iters, eval_interval,
 eval_iters, learning_rate, warmup_iters, lr_decay_iters, min_lr, beta1, beta2, weight_decay,
-grad_clip, gradient_accumulation_steps, dropout, bias, out_dir, dataset, init_from (scratch or
-resume), seed, device (auto, native, wasm, reference), data_dir, model (gpt or bigram), always_save_checkpoint, eval_only.
+grad_clip, gradient_accumulation_steps, dropout, bias, out_dir, dataset, init_from, seed, device
+(auto, native, wasm, reference), data_dir, model (gpt or bigram), always_save_checkpoint, eval_only.
+init_from: scratch; resume (out_dir/ckpt.safetensors); a nanoGPT ckpt.pt (its weights, AdamW's
+moments and iter_num; a new random stream from seed, as nanoGPT's train.py on resume); gpt2,
+gpt2-medium, gpt2-large, gpt2-xl (Hugging Face's weights, from the cache or a folder of that name;
+never downloaded) or a folder holding model.safetensors + config.json. finetune_shakespeare is
+nanoGPT's finetuning recipe from gpt2 on data/shakespeare (yorick prepare --dataset shakespeare).
 Checkpoints go to out_dir/ckpt.safetensors when the validation loss improves; the last
 iteration is always evaluated, and a run saves a checkpoint of itself there if it has none.
 Metrics go to out_dir/metrics.jsonl, and a plot of the run to out_dir/loss.svg (and loss.png)
@@ -83,12 +89,15 @@ async function train(asked: TrainConfig, quiet: boolean): Promise<'finished' | '
 
   const data = loadDataset(childPath(asked.data_dir, asked.dataset, 'dataset'));
   const ckptPath = join(asked.out_dir, CHECKPOINT_FILE);
-  const resume = asked.init_from === 'resume' ? loadCheckpointFile(ckptPath, { backend }) : undefined;
-  const trainer = new Trainer(asked, { train: data.train, val: data.val, vocabSize: data.meta.vocab_size, tokenizer: data.meta.tokenizer },
-    { resume, backend, resumeWhere: ckptPath });
+  const trainerData = { train: data.train, val: data.val, vocabSize: data.meta.vocab_size, tokenizer: data.meta.tokenizer };
+  // init_from: scratch, resume, or weights from elsewhere (nanoGPT's ckpt.pt, GPT-2): see init-from.ts
+  const begin = trainingStart(asked, trainerData, backend, ckptPath);
+  const resume = begin.resume;
+  const trainer = new Trainer(begin.config, trainerData, { resume, backend, resumeWhere: begin.where, evalAtStart: begin.evalAtStart });
   const config = trainer.config;
-  for (const note of trainer.notes) say(`note: ${note}`);
-  if (resume) say(`resuming from ${ckptPath} at iteration ${resume.state.iter_num} (best val loss ${resume.state.best_val_loss.toFixed(4)})`);
+  for (const note of [...begin.notes, ...trainer.notes]) say(`note: ${note}`);
+  if (resume && begin.continuesLog) say(`resuming from ${begin.where} at iteration ${resume.state.iter_num} (best val loss ${resume.state.best_val_loss.toFixed(4)})`);
+  else if (resume) say(`starting from ${begin.where} at iteration ${resume.state.iter_num}`);
   const params = trainer.model.numParams();
   say(`model: ${config.model}, ${(params / 1e6).toFixed(2)}M parameters; ` +
     `tokens per iteration: ${config.gradient_accumulation_steps * config.batch_size * config.block_size}`);
@@ -96,9 +105,10 @@ async function train(asked: TrainConfig, quiet: boolean): Promise<'finished' | '
   ensureDir(config.out_dir, 'out_dir');
   const metricsPath = join(config.out_dir, METRICS_FILE);
   const metric = (o: object) => appendLine(metricsPath, JSON.stringify({ ...o, time: new Date().toISOString() }));
-  // a run from scratch starts a new log; a resumed one continues the log as it stood at its
-  // checkpoint (what a stopped run logged past it, and a line cut off by a kill, are dropped)
-  if (!resume) writeFileSync(metricsPath, '');
+  // a run from scratch (or from other weights) starts a new log; a resumed one continues the log
+  // as it stood at its checkpoint (what a stopped run logged past it, and a line cut off by a
+  // kill, are dropped)
+  if (!begin.continuesLog) writeFileSync(metricsPath, '');
   else if (existsSync(metricsPath)) writeFileAtomic(metricsPath, metricsUpTo(readFileSync(metricsPath, 'utf8'), trainer.iterNum));
   metric({ event: 'start', iter: trainer.iterNum, init_from: config.init_from, backend: backend.name, model: config.model, params, config });
 

@@ -53,23 +53,33 @@ export function checkModelArgs(v: PyValue | Record<string, unknown> | undefined,
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 export const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
-/** Checks that a state dict holds exactly the parameters model args imply, each with its shape. */
-export function checkStateDict(sd: StateDict, args: NanoGptModelArgs, what: string): void {
+/**
+ * Checks that a list of tensors (names and shapes, as a file's header gives them) is exactly the
+ * parameters model args imply, each with its shape.
+ */
+export function checkStateShapes(shapes: Map<string, readonly number[]>, args: NanoGptModelArgs, what: string): void {
   // count first: model args from a file may claim a billion layers
   const count = 2 + args.n_layer * (args.bias ? 12 : 6) + (args.bias ? 2 : 1);
-  if (count > 2 * sd.size + 64) throw new FormatError(`${what}: the model args (n_layer ${args.n_layer}, bias ${args.bias}) imply ${count} tensors, there are only ${sd.size}`);
+  if (count > 2 * shapes.size + 64) throw new FormatError(`${what}: the model args (n_layer ${args.n_layer}, bias ${args.bias}) imply ${count} tensors, there are only ${shapes.size}`);
   const expected = nanoGptParamShapes(args);
-  const missing = [...expected.keys()].filter((k) => !sd.has(k));
+  const missing = [...expected.keys()].filter((k) => !shapes.has(k));
   if (missing.length) throw new FormatError(`${what}: missing ${missing.length} tensor(s) the model args imply: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
-  for (const name of sd.keys()) {
+  for (const name of shapes.keys()) {
     if (!expected.has(name)) throw new FormatError(`${what}: unexpected tensor "${name}" (not a parameter of nanoGPT's GPT with these model args)`);
   }
   for (const [name, shape] of expected) {
-    const t = sd.get(name)!;
-    if (!sameShape(shape, t.shape)) {
-      throw new FormatError(`${what}: tensor "${name}" has shape ${shapeText(t.shape)}, the model args (n_layer ${args.n_layer}, n_head ${args.n_head}, n_embd ${args.n_embd}, block_size ${args.block_size}, vocab_size ${args.vocab_size}, bias ${args.bias}) imply ${shapeText(shape)}`);
+    const got = shapes.get(name)!;
+    if (!sameShape(shape, got)) {
+      throw new FormatError(`${what}: tensor "${name}" has shape ${shapeText(got)}, the model args (n_layer ${args.n_layer}, n_head ${args.n_head}, n_embd ${args.n_embd}, block_size ${args.block_size}, vocab_size ${args.vocab_size}, bias ${args.bias}) imply ${shapeText(shape)}`);
     }
-    if (t.data.length !== shape.reduce((a, d) => a * d, 1)) throw new FormatError(`${what}: tensor "${name}" has ${t.data.length} values for shape ${shapeText(shape)}`);
+  }
+}
+
+/** Checks that a state dict holds exactly the parameters model args imply, each with its shape and values. */
+export function checkStateDict(sd: StateDict, args: NanoGptModelArgs, what: string): void {
+  checkStateShapes(new Map([...sd].map(([name, t]) => [name, t.shape])), args, what);
+  for (const [name, t] of sd) {
+    if (t.data.length !== t.shape.reduce((a, d) => a * d, 1)) throw new FormatError(`${what}: tensor "${name}" has ${t.data.length} values for shape ${shapeText(t.shape)}`);
   }
 }
 

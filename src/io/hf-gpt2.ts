@@ -6,7 +6,7 @@
  * ties lm_head.weight to wte.weight. GPT-2's activation is gelu_new (the tanh approximation).
  */
 import { FormatError } from './format-error.js';
-import { checkStateDict, checkTied, inModelOrder, isAttnMaskBuffer, nanoGptParamShapes, type NanoGptModelArgs, type StateDict, type StateTensor } from './gpt-layout.js';
+import { checkStateDict, checkStateShapes, checkTied, isAttnMaskBuffer, nanoGptParamShapes, sameShape, type NanoGptModelArgs, type StateDict, type StateTensor } from './gpt-layout.js';
 import { readSafetensors, SafetensorsError, writeSafetensors } from './safetensors.js';
 import { showValue } from './py-values.js';
 import { bfloat16ToFloat, halfToFloat } from './torch-globals.js';
@@ -65,7 +65,78 @@ export function gpt2ConfigToModelArgs(config: string | Record<string, unknown>, 
   return { ...args, bias: true, dropout: 0, activation: ACTIVATIONS[act] };
 }
 
-function toFloat32(dtype: string, data: Float32Array | Int32Array | Uint8Array, name: string, what: string): Float32Array {
+/** A tensor as the format layer meets it: its dtype (safetensors' names), shape and stored values. */
+export interface HfStoredTensor {
+  dtype: string;
+  shape: readonly number[];
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+/** Where one of nanoGPT's parameters sits in a Hugging Face file, and how it is stored there. */
+export interface HfTensorPlace {
+  /** The tensor's name in the file. */
+  stored: string;
+  dtype: string;
+  /** Its shape in the file ([in, out] for Conv1D weights). */
+  shape: number[];
+  /** A Conv1D weight, stored transposed. */
+  transpose: boolean;
+}
+
+/** A Hugging Face GPT-2 file's tensors mapped onto nanoGPT's parameters, checked against config.json. */
+export interface HfGpt2Layout {
+  modelArgs: HfGpt2['modelArgs'];
+  /** By nanoGPT name, in named_parameters() order. */
+  params: Map<string, HfTensorPlace>;
+  /** The file's lm_head.weight, when it stores one (it must equal wte). */
+  lmHead?: HfTensorPlace;
+}
+
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+/**
+ * Maps a safetensors header's tensors (names, dtypes, shapes: nothing read yet) onto nanoGPT's
+ * parameters and checks them against config.json, so that a loader can then read the file one
+ * tensor at a time. Every problem is a FormatError naming `what`.
+ */
+export function hfGpt2Layout(entries: Iterable<{ name: string; dtype: string; shape: readonly number[] }>, config: string | Record<string, unknown>, what = 'model.safetensors'): HfGpt2Layout {
+  const modelArgs = gpt2ConfigToModelArgs(config, `config.json beside ${what}`);
+  const params = new Map<string, HfTensorPlace>();
+  let lmHead: HfTensorPlace | undefined;
+  for (const e of entries) {
+    const name = e.name.startsWith('transformer.') ? e.name.slice('transformer.'.length) : e.name;
+    if (isAttnMaskBuffer(name)) continue;
+    if (!FLOAT_DTYPES.has(e.dtype)) throw new FormatError(`${what}: tensor "${e.name}" is ${e.dtype}; GPT-2 weights must be F32, F16, BF16 or F64`);
+    const place: HfTensorPlace = { stored: e.name, dtype: e.dtype, shape: [...e.shape], transpose: false };
+    if (name === 'lm_head.weight') {
+      lmHead = place;
+      continue;
+    }
+    if (CONV1D.test(name)) {
+      if (e.shape.length !== 2) throw new FormatError(`${what}: Conv1D weight "${e.name}" has shape [${e.shape.join(', ')}], expected 2 dimensions [in, out]`);
+      place.transpose = true;
+    }
+    const ours = `transformer.${name}`;
+    if (params.has(ours)) throw new FormatError(`${what}: "${name}" appears twice (with and without the transformer. prefix)`);
+    params.set(ours, place);
+  }
+  // messages name the shapes as nanoGPT holds them ([out, in]); say so
+  const shapes = new Map([...params].map(([name, p]) => [name, p.transpose ? [p.shape[1], p.shape[0]] : p.shape]));
+  checkStateShapes(shapes, modelArgs, `${what} (names and shapes as nanoGPT's, Conv1D weights transposed)`);
+  if (lmHead && !sameShape(lmHead.shape, params.get('transformer.wte.weight')!.shape)) {
+    throw new FormatError(`${what}: lm_head.weight has shape [${lmHead.shape.join(', ')}], the token embedding [${params.get('transformer.wte.weight')!.shape.join(', ')}]; yorick's GPT ties them`);
+  }
+  const ordered = new Map([...nanoGptParamShapes(modelArgs).keys()].map((name) => [name, params.get(name)!]));
+  return { modelArgs, params: ordered, lmHead };
+}
+
+/** A stored tensor's values as nanoGPT holds the parameter: float32, Conv1D weights transposed to [out, in]. */
+export function hfTensorValues(place: HfTensorPlace, t: HfStoredTensor): Float32Array {
+  const data = toFloat32(t.dtype, t.data);
+  return place.transpose ? transpose({ shape: place.shape, data }).data : data;
+}
+
+function toFloat32(dtype: string, data: Float32Array | Int32Array | Uint8Array): Float32Array {
   if (dtype === 'F32') return data as Float32Array;
   const bytes = data as Uint8Array;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -74,12 +145,13 @@ function toFloat32(dtype: string, data: Float32Array | Int32Array | Uint8Array, 
     return Float32Array.from({ length: bytes.length / 2 }, (_, i) => conv(view.getUint16(i * 2, true)));
   }
   if (dtype === 'F64') return Float32Array.from({ length: bytes.length / 8 }, (_, i) => view.getFloat64(i * 8, true));
-  throw new FormatError(`${what}: tensor "${name}" is ${dtype}; GPT-2 weights must be F32, F16, BF16 or F64`);
+  throw new Error(`unexpected dtype ${dtype} (hfGpt2Layout admits float dtypes only)`);
 }
 
 /** Reads GPT-2 weights in Hugging Face's layout into nanoGPT's names, checked against config.json. */
 export function readHfGpt2(safetensors: Uint8Array, config: string | Record<string, unknown>, what = 'model.safetensors'): HfGpt2 {
-  const modelArgs = gpt2ConfigToModelArgs(config, `config.json beside ${what}`);
+  // config.json first: its errors say more than the weights' would
+  gpt2ConfigToModelArgs(config, `config.json beside ${what}`);
   let file;
   try {
     file = readSafetensors(safetensors, what);
@@ -87,36 +159,25 @@ export function readHfGpt2(safetensors: Uint8Array, config: string | Record<stri
     if (e instanceof SafetensorsError) throw new FormatError(e.message);
     throw e;
   }
+  const layout = hfGpt2Layout([...file.tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })), config, what);
   const stateDict: StateDict = new Map();
-  let lmHead: StateTensor | undefined;
-  for (const [stored, t] of file.tensors) {
-    const name = stored.startsWith('transformer.') ? stored.slice('transformer.'.length) : stored;
-    if (isAttnMaskBuffer(name)) continue;
-    let tensor: StateTensor = { shape: t.shape, data: toFloat32(t.dtype, t.data, stored, what) };
-    if (name === 'lm_head.weight') {
-      lmHead = tensor;
-      continue;
-    }
-    if (CONV1D.test(name)) {
-      if (tensor.shape.length !== 2) throw new FormatError(`${what}: Conv1D weight "${stored}" has shape [${tensor.shape.join(', ')}], expected 2 dimensions [in, out]`);
-      tensor = transpose(tensor);
-    }
-    const ours = `transformer.${name}`;
-    if (stateDict.has(ours)) throw new FormatError(`${what}: "${name}" appears twice (with and without the transformer. prefix)`);
-    stateDict.set(ours, tensor);
+  for (const [name, place] of layout.params) {
+    const shape = place.transpose ? [place.shape[1], place.shape[0]] : place.shape;
+    stateDict.set(name, { shape, data: hfTensorValues(place, file.tensors.get(place.stored)!) });
   }
-  // messages name the shapes as nanoGPT holds them ([out, in]); say so
-  checkStateDict(stateDict, modelArgs, `${what} (names and shapes as nanoGPT's, Conv1D weights transposed)`);
-  if (lmHead) checkTied(lmHead, stateDict.get('transformer.wte.weight'), what);
-  return { modelArgs, stateDict: inModelOrder(stateDict, modelArgs) };
+  if (layout.lmHead) {
+    const lm = { shape: layout.lmHead.shape, data: hfTensorValues(layout.lmHead, file.tensors.get(layout.lmHead.stored)!) };
+    checkTied(lm, stateDict.get('transformer.wte.weight'), what);
+  }
+  return { modelArgs: layout.modelArgs, stateDict };
 }
 
 /**
- * The reverse of readHfGpt2: model.safetensors bytes (names without prefix, Conv1D weights
- * [in, out], as the Hugging Face files of GPT-2 have them) and a config.json object. A model
- * without biases gets zero biases, which compute the same.
+ * The reverse of readHfGpt2, as tensors to write (names without prefix, Conv1D weights
+ * [in, out], sorted by name, as the Hugging Face files of GPT-2 have them), the file's metadata
+ * and a config.json object. A model without biases gets zero biases, which compute the same.
  */
-export function writeHfGpt2(stateDict: StateDict, modelArgs: NanoGptModelArgs & { activation?: GeluKind }): { safetensors: Uint8Array; config: Record<string, unknown> } {
+export function hfGpt2Parts(stateDict: StateDict, modelArgs: NanoGptModelArgs & { activation?: GeluKind }): { tensors: Map<string, StateTensor>; metadata: Record<string, string>; config: Record<string, unknown> } {
   checkStateDict(stateDict, modelArgs, 'state dict to write');
   const full = { ...modelArgs, bias: true };
   const tensors = new Map<string, StateTensor>();
@@ -136,5 +197,11 @@ export function writeHfGpt2(stateDict: StateDict, modelArgs: NanoGptModelArgs & 
     layer_norm_epsilon: 1e-5, resid_pdrop: modelArgs.dropout, embd_pdrop: modelArgs.dropout, attn_pdrop: modelArgs.dropout,
     initializer_range: 0.02, bos_token_id: special, eos_token_id: special, tie_word_embeddings: true,
   };
-  return { safetensors: writeSafetensors(sorted, { format: 'pt' }), config };
+  return { tensors: sorted, metadata: { format: 'pt' }, config };
+}
+
+/** hfGpt2Parts as model.safetensors bytes and the config.json object. */
+export function writeHfGpt2(stateDict: StateDict, modelArgs: NanoGptModelArgs & { activation?: GeluKind }): { safetensors: Uint8Array; config: Record<string, unknown> } {
+  const { tensors, metadata, config } = hfGpt2Parts(stateDict, modelArgs);
+  return { safetensors: writeSafetensors(tensors, metadata), config };
 }

@@ -1,7 +1,7 @@
 import { TorchGenerator } from '../tensor/torch-generator.js';
 import { BigramLanguageModel } from './bigram.js';
 import { defaultGPTConfig, GPT } from './gpt.js';
-import { initNanoGptWeights } from './nanogpt-init.js';
+import { skipNanoGptInit } from './nanogpt-init.js';
 import type { LanguageModel, ModelOptions, ModelSpec } from './model.js';
 
 /** The one place a model is built from its spec (a config, a checkpoint's metadata). */
@@ -21,6 +21,6 @@ export function createModel(spec: ModelSpec, opts: ModelOptions = {}): LanguageM
 export function samplingGenerator(spec: ModelSpec, seed: number): TorchGenerator {
   const generator = new TorchGenerator(seed);
   if (spec.kind === 'bigram') generator.embeddingInit(spec.args.vocab_size, spec.args.vocab_size);
-  else initNanoGptWeights({ ...defaultGPTConfig, ...spec.args }, generator);
+  else skipNanoGptInit({ ...defaultGPTConfig, ...spec.args }, generator);
   return generator;
 }

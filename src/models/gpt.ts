@@ -11,7 +11,7 @@ import { lastPosition } from '../ops/slice.js';
 import { TorchGenerator } from '../tensor/torch-generator.js';
 import { IntTensor, isGradEnabled, Tensor } from '../tensor/tensor.js';
 import { cachedAttention, KVCache } from './kv-cache.js';
-import { initNanoGptWeights } from './nanogpt-init.js';
+import { initNanoGptWeights, skipNanoGptInit } from './nanogpt-init.js';
 import type { LanguageModel, ModelOptions, ModelOutput, ModelSpec } from './model.js';
 
 /** nanoGPT's GPTConfig, with its field names and defaults (GPT-2 124M). */
@@ -137,6 +137,10 @@ export class GPT extends Module implements LanguageModel {
     this.transformer = this.registerModule('transformer', new Transformer(this.config, { backend: this.backend }, this.generator));
     // lm_head.weight is wte.weight (weight tying); listed once, as transformer.wte.weight
     this.registerParameter('lm_head.weight', this.transformer.wte.weight);
+    if (opts.initWeights === false) {
+      skipNanoGptInit(this.config, this.generator);
+      return;
+    }
     const weights = initNanoGptWeights(this.config, this.generator);
     this.loadStateDict(new Map([...this.namedParameters()].map(([name, p]) => [name, { shape: p.shape, data: weights.get(name)! }])));
   }

@@ -39,4 +39,10 @@ export interface ModelOptions {
   generator?: TorchGenerator;
   /** Default: defaultBackend(). */
   backend?: Backend;
+  /**
+   * false: skip computing the initial weights, for a model whose weights are loaded next (GPT
+   * only). The generator still moves on past the initialization's draws, so it stands where
+   * nanoGPT's stands once its model is built.
+   */
+  initWeights?: boolean;
 }

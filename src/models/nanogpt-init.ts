@@ -134,3 +134,33 @@ export function initNanoGptWeights(c: InitConfig, gen: TorchGenerator): Map<stri
   }
   return params;
 }
+
+/**
+ * Moves `gen` on exactly as initNanoGptWeights would, without computing or keeping a weight:
+ * for models whose weights are loaded right after they are built (nanoGPT's sample.py and
+ * train.py build the model, drawing its initialization, then load a checkpoint over it).
+ */
+export function skipNanoGptInit(c: InitConfig, gen: TorchGenerator): void {
+  const shapes = nanoGptParameterShapes(c);
+  const size = (name: string): number => {
+    const shape = shapes.get(name);
+    if (!shape) throw new Error(`init step names ${name}, which is not a parameter of this configuration`);
+    return shape.reduce((a, b) => a * b, 1);
+  };
+  for (const s of nanoGptInitOrder(c)) {
+    switch (s.op) {
+      case 'embedding':
+        gen.skipNormal(s.shape[0] * s.shape[1]);
+        break;
+      case 'linear':
+        gen.skipUniform(s.shape[0] * s.shape[1]);
+        if (s.bias !== null) gen.skipUniform(s.shape[0]);
+        break;
+      case 'normal':
+        gen.skipNormal(size(s.name));
+        break;
+      case 'fill':
+        break;
+    }
+  }
+}

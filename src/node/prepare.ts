@@ -6,6 +6,7 @@ import { CharTokenizer } from '../tokenizers/char.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { DatasetMeta } from './dataset.js';
 import { cleanStaleTemps, ensureDir, readFileBounded, TempFile, writeFailure, writeFileAtomic } from './files.js';
+import { writeNanoGptMetaFile } from './nanogpt-file.js';
 import { ByteProgress } from './progress.js';
 import { CharSet, codePointOffset, countCodePoints, fileTextSource, stringTextSource, type TextSource } from './text-source.js';
 import { createTokenizer } from './tokenizers.js';
@@ -127,7 +128,9 @@ export function prepareDatasetFrom(source: TextSource, dir: string, tokenizerArg
     val_tokens: counts.val,
   };
   writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
-  log(`wrote ${join(dir, 'train.bin')}, val.bin and meta.json`);
+  // nanoGPT's train.py and sample.py read a character vocabulary from meta.pkl
+  if (tokenizer instanceof CharTokenizer) writeNanoGptMetaFile(join(dir, 'meta.pkl'), tokenizer.chars);
+  log(`wrote ${join(dir, 'train.bin')}, val.bin and meta.json${tokenizer instanceof CharTokenizer ? ' (and meta.pkl for nanoGPT)' : ''}`);
   return meta;
 }
 

@@ -7,7 +7,7 @@
 import { closeSync } from 'node:fs';
 import {
   encodeSafetensorsHeader, parseSafetensorsHeader, SafetensorsError, safetensorsDataStart, tensorBytes, typedView,
-  type SafetensorsFile, type SafetensorsHeader, type StoredTensor, type TensorSource,
+  type SafetensorsFile, type SafetensorsHeader, type StoredTensor, type TensorEntry, type TensorSource,
 } from '../io/safetensors.js';
 import { MAX_IO_BYTES, openRegularFile, readAt, writeFileStreamed, writeFileStreamedAsync } from './files.js';
 
@@ -69,14 +69,30 @@ export function readSafetensorsHeaderFile(path: string, what = path, opts: IoOpt
   }
 }
 
-/** Reads a whole safetensors file, tensor by tensor. */
-export function readSafetensorsFile(path: string, what = path, opts: IoOptions = {}): SafetensorsFile {
+/** A safetensors file open for reading one tensor at a time; close() when done. */
+export interface OpenSafetensorsFile {
+  header: SafetensorsHeader;
+  /** The tensor's values, read from the file into an array of its own. */
+  read(entry: TensorEntry): StoredTensor;
+  close(): void;
+}
+
+/** Opens a safetensors file and checks its header (from the file's first bytes; nothing else is read). */
+export function openSafetensorsFile(path: string, what = path, opts: IoOptions = {}): OpenSafetensorsFile {
   const chunk = opts.chunkBytes ?? MAX_IO_BYTES;
   const { fd, size } = openRegularFile(path, what);
+  let header: SafetensorsHeader;
   try {
-    const header = readHeader(fd, size, what, chunk);
-    const tensors = new Map<string, StoredTensor>();
-    for (const e of header.entries) {
+    header = readHeader(fd, size, what, chunk);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  let open = true;
+  return {
+    header,
+    read(e: TensorEntry): StoredTensor {
+      if (!open) throw new Error(`${what} is closed`);
       const bytes = e.end - e.begin;
       const at = header.dataStart + e.begin;
       let data: StoredTensor['data'];
@@ -95,10 +111,23 @@ export function readSafetensorsFile(path: string, what = path, opts: IoOptions =
         readAt(fd, raw, at, what, chunk);
         data = typedView(e.dtype, raw);
       }
-      tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
-    }
-    return { tensors, metadata: header.metadata };
+      return { dtype: e.dtype, shape: e.shape, data };
+    },
+    close(): void {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/** Reads a whole safetensors file, tensor by tensor. */
+export function readSafetensorsFile(path: string, what = path, opts: IoOptions = {}): SafetensorsFile {
+  const file = openSafetensorsFile(path, what, opts);
+  try {
+    const tensors = new Map<string, StoredTensor>();
+    for (const e of file.header.entries) tensors.set(e.name, file.read(e));
+    return { tensors, metadata: file.header.metadata };
   } finally {
-    closeSync(fd);
+    file.close();
   }
 }

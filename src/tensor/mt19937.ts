@@ -49,13 +49,39 @@ export class Mt19937 {
     return y >>> 0;
   }
 
+  /**
+   * Moves on n words as n calls of nextUint32 would, without tempering them: whole twists for
+   * the words in between (a model's initialization is hundreds of millions of words).
+   */
+  discard(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`discard: count must be a non-negative integer, got ${n}`);
+    // the first left - 1 words need no twist; each twist then provides N more
+    let rest = n;
+    const free = Math.min(rest, this.left - 1);
+    this.left -= free;
+    this.next += free;
+    rest -= free;
+    while (rest > 0) {
+      this.twist();
+      const take = Math.min(rest, N);
+      // nextUint32 after a twist: left counts down from N, next counts up from 0
+      this.left = N - take + 1;
+      this.next = take;
+      rest -= take;
+    }
+  }
+
   private twist(): void {
     const mt = this.mt;
+    // mt[k] = mt[(k + M) % N] ^ mix(mt[k], mt[(k + 1) % N]), in three runs without the modulo
     const mix = (u: number, v: number): number => {
       const y = (u & 0x80000000) | (v & 0x7fffffff);
       return (y >>> 1) ^ (v & 1 ? MATRIX_A : 0);
     };
-    for (let k = 0; k < N; k++) mt[k] = mt[(k + M) % N] ^ mix(mt[k], mt[(k + 1) % N]);
+    let k = 0;
+    for (; k < N - M; k++) mt[k] = mt[k + M] ^ mix(mt[k], mt[k + 1]);
+    for (; k < N - 1; k++) mt[k] = mt[k + M - N] ^ mix(mt[k], mt[k + 1]);
+    mt[N - 1] = mt[M - 1] ^ mix(mt[N - 1], mt[0]);
     this.left = N;
     this.next = 0;
   }

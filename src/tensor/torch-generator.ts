@@ -173,6 +173,22 @@ export class TorchGenerator {
     return dtype === 'float64' ? this.normalFill64(n, mean, std) : this.normalFill32(n, f32(mean), f32(std));
   }
 
+  /**
+   * Moves the stream on exactly as normal(n) in float32 would, without computing the values
+   * (for weights that are drawn and then replaced by loaded ones).
+   */
+  skipNormal(n: number): void {
+    checkCount(n, 'skipNormal');
+    if (n < 16) this.normal(n); // the scalar path also leaves a cached value behind
+    else this.engine.discard(n + (n % 16 !== 0 ? 16 : 0)); // normalFill32's words
+  }
+
+  /** Moves the stream on exactly as uniform(n) in float32 would (one word a value). */
+  skipUniform(n: number): void {
+    checkCount(n, 'skipUniform');
+    this.engine.discard(n);
+  }
+
   /** normal_distribution<double>: u1 gives the angle, u2 the radius; sin is cached. */
   private normalScalar(mean: number, std: number): number {
     if (this.nextDoubleNormal !== null) {
@@ -249,13 +265,21 @@ export class TorchGenerator {
       }
       if (!(sum > 0)) throw new Error(`multinomial: row ${r} sums to ${sum}; it needs a positive weight`);
     }
-    const q = this.exponential(probs.length, 1, dtype);
+    // exponential_(1) over the whole tensor; its log is only needed where p > 0 (elsewhere the
+    // ratio is 0, or NaN when q is 0, i.e. u is 0): top-k sampling zeroes all but k of 50,257
+    const u = new Float64Array(probs.length);
+    for (let i = 0; i < u.length; i++) u[i] = this.uniform53();
     const out = new Int32Array(rows);
     for (let r = 0; r < rows; r++) {
       let best = -Infinity, at = 0;
       for (let i = 0; i < v; i++) {
         const k = r * v + i;
-        const ratio = dtype === 'float32' ? f32(probs[k] / q[k]) : probs[k] / q[k];
+        let ratio: number;
+        if (probs[k] === 0) ratio = u[k] === 0 ? NaN : 0;
+        else {
+          const q = -Math.log(1 - u[k]);
+          ratio = dtype === 'float32' ? f32(probs[k] / f32(q)) : probs[k] / q;
+        }
         if (Number.isNaN(ratio)) { at = i; break; } // argmax takes the first NaN
         if (ratio > best) { best = ratio; at = i; }
       }

@@ -9,7 +9,11 @@ export interface TrainConfig {
   eval_iters: number;
   eval_only: boolean;
   always_save_checkpoint: boolean;
-  /** 'scratch' or 'resume' (from out_dir). */
+  /**
+   * 'scratch', 'resume' (from out_dir), a GPT-2 name (gpt2, gpt2-medium, gpt2-large, gpt2-xl:
+   * Hugging Face's weights), or a path: nanoGPT's ckpt.pt, a yorick ckpt.safetensors, or a
+   * folder holding model.safetensors + config.json.
+   */
   init_from: string;
   dataset: string;
   /** 'gpt' or 'bigram' (the lecture's first model). */
@@ -98,6 +102,26 @@ const shakespeareChar: Partial<TrainConfig> = {
   warmup_iters: 100,
 };
 
+/**
+ * nanoGPT's config/finetune_shakespeare.py: GPT-2 finetuned on the GPT-2 tokens of Tiny
+ * Shakespeare (yorick prepare --dataset shakespeare) at a constant small learning rate, 32
+ * sequences of 1024 tokens an iteration. nanoGPT's recipe starts from gpt2-xl; this one from
+ * gpt2 (124M), which a CPU holds: --init_from=gpt2-medium, -large or -xl for the others.
+ */
+const finetuneShakespeare: Partial<TrainConfig> = {
+  out_dir: 'out-shakespeare',
+  eval_interval: 5,
+  eval_iters: 40,
+  dataset: 'shakespeare',
+  init_from: 'gpt2',
+  always_save_checkpoint: false,
+  batch_size: 1,
+  gradient_accumulation_steps: 32,
+  max_iters: 20,
+  learning_rate: 3e-5,
+  decay_lr: false,
+};
+
 export const builtinConfigs: Record<string, Partial<TrainConfig>> = {
   shakespeare_char: shakespeareChar,
   // nanoGPT README's CPU run of the same recipe (val loss 1.88 after 2000 iterations)
@@ -135,6 +159,7 @@ export const builtinConfigs: Record<string, Partial<TrainConfig>> = {
     dropout: 0,
     warmup_iters: 0,
   },
+  finetune_shakespeare: finetuneShakespeare,
 };
 
 /** Turns a value from JSON or the command line into the type of the default, or says why not. */
@@ -208,7 +233,7 @@ export function validateConfig(c: TrainConfig): void {
   if (c.decay_lr && c.lr_decay_iters <= c.warmup_iters) {
     throw new UserError(`lr_decay_iters (${c.lr_decay_iters}) must be greater than warmup_iters (${c.warmup_iters})`);
   }
-  if (c.init_from !== 'scratch' && c.init_from !== 'resume') throw new UserError(`init_from must be "scratch" or "resume", got "${c.init_from}"`);
+  if (c.init_from === '') throw new UserError('init_from must be scratch, resume, gpt2, gpt2-medium, gpt2-large, gpt2-xl or a path to a checkpoint, got ""');
   if (['auto', 'native', 'wasm', 'webgpu', 'reference'].includes(c.backend)) {
     throw new UserError(`backend is nanoGPT's distributed backend (nccl, gloo); the compute backend is chosen with device: --device=${c.backend}`);
   }

@@ -36,14 +36,15 @@ export function resumeConfig(config: TrainConfig, state: CheckpointState, tokeni
  * data: PyTorch's random state (not an earlier yorick's), AdamW's moments, and a prefetched
  * batch that lies inside the train split. `config` is the one resumeConfig returned.
  */
-export function checkResumeState(resume: LoadedCheckpoint, config: TrainConfig, data: { trainTokens: number; vocabSize: number }, where: string): void {
+export function checkResumeState(resume: LoadedCheckpoint, config: TrainConfig, data: { trainTokens: number; vocabSize: number }, where: string,
+  opts: { freshOptimizer?: boolean } = {}): void {
   const { trainTokens } = data;
   const rng = resume.state.rng as unknown as Record<string, unknown>;
   if (!rng.torch) {
     throw new UserError(`${where} was written by an earlier yorick whose random streams were not PyTorch's: ` +
       'it still loads for sampling, but its training cannot continue the same stream. Start a new run (init_from=scratch).');
   }
-  if (!resume.optimizer) {
+  if (!resume.optimizer && !opts.freshOptimizer) {
     throw new UserError(`${where} holds no optimizer state (no optimizer.exp_avg.* tensors): resuming would restart AdamW's moments from zero ` +
       'instead of continuing the run. It can be sampled; to train on, start a new run (init_from=scratch).');
   }

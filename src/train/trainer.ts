@@ -125,9 +125,11 @@ export class Trainer {
 
   /**
    * A new run (model built on opts.backend, default the default backend), or one continuing
-   * opts.resume (its model stays on the backend it was loaded on).
+   * opts.resume (its model stays on the backend it was loaded on). A resumed run skips the
+   * evaluation at its first iteration unless opts.evalAtStart (a run that starts a new random
+   * stream from loaded weights, as nanoGPT's train.py does from ckpt.pt or GPT-2).
    */
-  constructor(config: TrainConfig, private readonly data: TrainerData, opts: { resume?: LoadedCheckpoint; backend?: Backend; resumeWhere?: string } = {}) {
+  constructor(config: TrainConfig, private readonly data: TrainerData, opts: { resume?: LoadedCheckpoint; backend?: Backend; resumeWhere?: string; evalAtStart?: boolean } = {}) {
     const { resume } = opts;
     if (resume) {
       const r = resumeConfig(config, resume.state, data.tokenizer, opts.resumeWhere ?? 'being resumed');
@@ -136,12 +138,13 @@ export class Trainer {
     }
     this.config = config;
     if (resume) {
-      checkResumeState(resume, config, { trainTokens: data.train.length, vocabSize: data.vocabSize }, opts.resumeWhere ?? 'the checkpoint');
+      // a start from other weights (evalAtStart: GPT-2, a nanoGPT file without moments) may begin AdamW afresh
+      checkResumeState(resume, config, { trainTokens: data.train.length, vocabSize: data.vocabSize }, opts.resumeWhere ?? 'the checkpoint', { freshOptimizer: opts.evalAtStart });
       this.model = resume.model;
       this.generator = this.model.generator;
       this.generator.setState(resume.state.rng.torch);
       this.iterNum = resume.state.iter_num;
-      this.evaluatedAt = resume.state.eval_pending ? -1 : this.iterNum;
+      this.evaluatedAt = resume.state.eval_pending || opts.evalAtStart ? -1 : this.iterNum;
       this.bestValLoss = resume.state.best_val_loss;
       this.hasCheckpoint = true;
     } else {
