@@ -18,6 +18,7 @@ import { writeSafetensorsFile } from '../src/node/safetensors-file.js';
 import { IntTensor } from '../src/tensor/tensor.js';
 import { TorchGenerator } from '../src/tensor/torch-generator.js';
 import { XoshiroRng } from '../src/tensor/xoshiro.js';
+import { runTorchScript } from './pytorch.js';
 
 const GPT2 = { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 };
 
@@ -87,7 +88,6 @@ async function child(f: Record<string, string>): Promise<void> {
 async function parent(f: Record<string, string>): Promise<void> {
   const threads = f.threads ?? '2', tokens = f.tokens ?? '200', promptLen = Number(f.prompt ?? '20');
   const backends = (f.backends ?? 'native,wasm').split(',');
-  const python = f.python ?? '/usr/bin/python3';
   const dir = mkdtempSync(join(tmpdir(), 'yorick-gpt2-bench-'));
   try {
     const params = writeRandomGpt2(dir);
@@ -108,16 +108,14 @@ async function parent(f: Record<string, string>): Promise<void> {
       const m = JSON.parse(r.stdout.trim().split('\n').pop()!);
       rows.push([`yorick ${m.backend}`, m.tokensPerSec, `load ${(m.loadMs / 1000).toFixed(1)} s, peak memory after load ${m.peakAfterLoadMB.toFixed(0)} MiB (${(m.peakAfterLoadMB / fileMB).toFixed(2)}x the file), at the end ${m.peakMB.toFixed(0)} MiB`]);
     }
-    const openmp = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
-    const py = spawnSync(python, [join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'bench', 'gpt2_torch.py'), dir, threads, tokens, ids],
-      { encoding: 'utf8', env: { ...process.env, LD_LIBRARY_PATH: openmp, OMP_NUM_THREADS: threads }, maxBuffer: 1 << 20 });
-    let torch: { torch: string; blas: string[]; cached_tokens_per_s: number; plain_tokens_per_s: number } | null = null;
-    if (py.status === 0) {
-      torch = JSON.parse(py.stdout.trim().split('\n').pop()!);
-      rows.push([`PyTorch ${torch!.torch} eager, KV cache`, torch!.cached_tokens_per_s, `OpenBLAS-openmp (LD_LIBRARY_PATH=${openmp})`]);
-      rows.push([`PyTorch ${torch!.torch} nanoGPT generate (no cache)`, torch!.plain_tokens_per_s, '']);
+    const result = runTorchScript<{ torch: string; blas: string[]; cached_tokens_per_s: number; plain_tokens_per_s: number }>(
+      fileURLToPath(new URL('../../bench/gpt2_torch.py', import.meta.url)), [dir, threads, tokens, ids], { python: f.python, env: { OMP_NUM_THREADS: threads } });
+    const torch = 'error' in result ? null : result;
+    if (torch) {
+      rows.push([`PyTorch ${torch.torch} eager, KV cache`, torch.cached_tokens_per_s, `BLAS: ${torch.blas.join(', ')}`]);
+      rows.push([`PyTorch ${torch.torch} nanoGPT generate (no cache)`, torch.plain_tokens_per_s, '']);
     } else {
-      console.log(`PyTorch: not run (${python}: ${(py.stderr || String(py.error)).trim().split('\n').pop()})`);
+      console.log(`PyTorch: not run (${(result as { error: string }).error})`);
     }
     for (const [name, tps, note] of rows) console.log(`${name.padEnd(44)} ${tps.toFixed(1).padStart(7)} tokens/s  ${note}`);
     if (torch) {

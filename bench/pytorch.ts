@@ -6,10 +6,10 @@ import { existsSync } from 'node:fs';
 const OPENBLAS_OPENMP = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 
 /** The interpreter and environment to run torch scripts with, or why there is none. */
-export function torchPython(): { python: string; env: NodeJS.ProcessEnv } | { why: string } {
+export function torchPython(prefer?: string): { python: string; env: NodeJS.ProcessEnv } | { why: string } {
   const env = { ...process.env };
   if (existsSync(OPENBLAS_OPENMP)) env.LD_LIBRARY_PATH = [OPENBLAS_OPENMP, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-  for (const python of [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p)) {
+  for (const python of [prefer, process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p)) {
     try {
       execFileSync(python, ['-c', 'import torch'], { env, stdio: 'ignore' });
       return { python, env };
@@ -21,11 +21,11 @@ export function torchPython(): { python: string; env: NodeJS.ProcessEnv } | { wh
 }
 
 /** Runs a torch script that prints one JSON line; its result, or { error }. */
-export function runTorchScript<T>(script: string, args: string[]): T | { error: string } {
-  const py = torchPython();
+export function runTorchScript<T>(script: string, args: string[], opts: { python?: string; env?: NodeJS.ProcessEnv } = {}): T | { error: string } {
+  const py = torchPython(opts.python);
   if ('why' in py) return { error: py.why };
   try {
-    const out = execFileSync(py.python, [script, ...args], { env: py.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(py.python, [script, ...args], { env: { ...py.env, ...opts.env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
     return JSON.parse(out.trim().split('\n').pop()!) as T;
   } catch (e) {
     return { error: (e as Error).message.split('\n')[0] };
