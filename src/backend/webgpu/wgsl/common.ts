@@ -1,27 +1,37 @@
 import type { ProgramSpec } from '../program.js';
 
-/** Workgroup sum and max of one value per invocation (WG a power of two; call from uniform control flow). */
+/**
+ * Workgroup sum and max of one value per invocation, in three barriers (WG a multiple of 8;
+ * call from uniform control flow): lanes below WG/8 add eight values each, then every
+ * invocation adds those partial results in order. Few barriers matter on software adapters,
+ * where a barrier switches between every invocation of the group, and cost little on a GPU.
+ */
 export const WG_REDUCE = /* wgsl */ `
 var<workgroup> red: array<f32, WG>;
+var<workgroup> red8: array<f32, WG / 8u>;
 fn wgSum(v: f32, lid: u32) -> f32 {
   red[lid] = v;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
+  if (lid < WG / 8u) {
+    let o = lid * 8u;
+    red8[lid] = ((red[o] + red[o + 1u]) + (red[o + 2u] + red[o + 3u])) + ((red[o + 4u] + red[o + 5u]) + (red[o + 6u] + red[o + 7u]));
   }
-  let r = red[0];
+  workgroupBarrier();
+  var r = 0.0;
+  for (var i = 0u; i < WG / 8u; i = i + 1u) { r = r + red8[i]; }
   workgroupBarrier();
   return r;
 }
 fn wgMax(v: f32, lid: u32) -> f32 {
   red[lid] = v;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
+  if (lid < WG / 8u) {
+    let o = lid * 8u;
+    red8[lid] = max(max(max(red[o], red[o + 1u]), max(red[o + 2u], red[o + 3u])), max(max(red[o + 4u], red[o + 5u]), max(red[o + 6u], red[o + 7u])));
   }
-  let r = red[0];
+  workgroupBarrier();
+  var r = red8[0];
+  for (var i = 1u; i < WG / 8u; i = i + 1u) { r = max(r, red8[i]); }
   workgroupBarrier();
   return r;
 }

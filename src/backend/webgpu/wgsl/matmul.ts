@@ -28,13 +28,28 @@ export function matmulProgram(transA: boolean, transB: boolean): ProgramSpec {
 const TK: u32 = ${TK}u;
 var<workgroup> As: array<f32, ${TILE * TK}>; // [TK][64]
 var<workgroup> Bs: array<f32, ${TILE * TK}>; // [TK][64]
+// c[m, n + 16 s] for s = 0..3, from the lanes of v
+fn store(m: u32, n: u32, v: vec4<f32>) {
+  if (m >= P.M) { return; }
+  for (var s = 0u; s < 4u; s = s + 1u) {
+    let col = n + 16u * s;
+    if (col < P.N) {
+      let o = m * P.N + col;
+      if (P.accumulate != 0u) { c[o] = c[o] + v[s]; } else { c[o] = v[s]; }
+    }
+  }
+}
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let tx = lid % 16u;
   let ty = lid / 16u;
   let n0 = wid.x * 64u;
   for (var m0 = wid.y * 64u; m0 < P.M; m0 = m0 + nwg.y * 64u) {
-    var acc: array<f32, 16>;
+    // acc<r>: row ty + 16 r, columns tx + 16 s in lanes s = 0..3
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     for (var k0 = 0u; k0 < P.K; k0 = k0 + TK) {
       for (var q = 0u; q < 4u; q = q + 1u) {
         let e = lid + q * 256u;
@@ -54,26 +69,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       workgroupBarrier();
       let kEnd = min(TK, P.K - k0);
       for (var kk = 0u; kk < kEnd; kk = kk + 1u) {
-        var av: array<f32, 4>;
-        var bv: array<f32, 4>;
-        for (var r = 0u; r < 4u; r = r + 1u) { av[r] = As[kk * 64u + ty + 16u * r]; }
-        for (var s = 0u; s < 4u; s = s + 1u) { bv[s] = Bs[kk * 64u + tx + 16u * s]; }
-        for (var r = 0u; r < 4u; r = r + 1u) {
-          for (var s = 0u; s < 4u; s = s + 1u) { acc[r * 4u + s] = acc[r * 4u + s] + av[r] * bv[s]; }
-        }
+        let ao = kk * 64u + ty;
+        let bo = kk * 64u + tx;
+        let a = vec4<f32>(As[ao], As[ao + 16u], As[ao + 32u], As[ao + 48u]);
+        let b = vec4<f32>(Bs[bo], Bs[bo + 16u], Bs[bo + 32u], Bs[bo + 48u]);
+        acc0 = acc0 + a.x * b;
+        acc1 = acc1 + a.y * b;
+        acc2 = acc2 + a.z * b;
+        acc3 = acc3 + a.w * b;
       }
       workgroupBarrier();
     }
-    for (var r = 0u; r < 4u; r = r + 1u) {
-      let m = m0 + ty + 16u * r;
-      for (var s = 0u; s < 4u; s = s + 1u) {
-        let n = n0 + tx + 16u * s;
-        if (m < P.M && n < P.N) {
-          let o = m * P.N + n;
-          if (P.accumulate != 0u) { c[o] = c[o] + acc[r * 4u + s]; } else { c[o] = acc[r * 4u + s]; }
-        }
-      }
-    }
+    store(m0 + ty, n0 + tx, acc0);
+    store(m0 + ty + 16u, n0 + tx, acc1);
+    store(m0 + ty + 32u, n0 + tx, acc2);
+    store(m0 + ty + 48u, n0 + tx, acc3);
   }
 }`,
   };

@@ -4,11 +4,14 @@
 import type { ProgramSpec } from '../program.js';
 import { WG_REDUCE } from './common.js';
 
+/** Invocations per row of the row kernels (and of the whole-buffer sums). */
+const ROW_WG = 64;
+
 const ROW_MAIN = '@compute @workgroup_size(WG)\nfn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32)';
 
 /** Partial sums of x^2: workgroup w sums its slice (compensated) into partial[w]. */
 export const sumSquaresPartial: ProgramSpec = {
-  name: 'sumSquaresPartial', buffers: [['partial', 'rw'], ['x', 'r']], params: [['n', 'u32'], ['chunk', 'u32']], wg: 256,
+  name: 'sumSquaresPartial', buffers: [['partial', 'rw'], ['x', 'r']], params: [['n', 'u32'], ['chunk', 'u32']], wg: ROW_WG,
   code: `${WG_REDUCE}
 ${ROW_MAIN} {
   let start = wid.x * P.chunk;
@@ -28,7 +31,7 @@ ${ROW_MAIN} {
 
 /** out[0] = (accumulate ? out[0] : 0) + sum of the first `count` partials (one workgroup). */
 export const sumPartials: ProgramSpec = {
-  name: 'sumPartials', buffers: [['out', 'rw'], ['partial', 'r']], params: [['count', 'u32'], ['accumulate', 'u32']], wg: 256,
+  name: 'sumPartials', buffers: [['out', 'rw'], ['partial', 'r']], params: [['count', 'u32'], ['accumulate', 'u32']], wg: ROW_WG,
   code: `${WG_REDUCE}
 ${ROW_MAIN} {
   var s = 0.0;
@@ -82,7 +85,7 @@ export const layerNormBackwardWeights = columnReduce('layerNormBackwardWeights',
 
 /** Softmax of each row of x [N, V] / temperature. */
 export const softmax: ProgramSpec = {
-  name: 'softmax', buffers: [['out', 'rw'], ['x', 'r']], params: [['N', 'u32'], ['V', 'u32'], ['temperature', 'f32']], wg: 256,
+  name: 'softmax', buffers: [['out', 'rw'], ['x', 'r']], params: [['N', 'u32'], ['V', 'u32'], ['temperature', 'f32']], wg: ROW_WG,
   code: `${WG_REDUCE}
 ${ROW_MAIN} {
   for (var r = wid.x; r < P.N; r = r + nwg.x) {
@@ -100,7 +103,7 @@ ${ROW_MAIN} {
 
 /** dx += y * (dy - sum(dy * y)) / temperature per row. */
 export const softmaxBackward: ProgramSpec = {
-  name: 'softmaxBackward', buffers: [['dx', 'rw'], ['y', 'r'], ['dy', 'r']], params: [['N', 'u32'], ['V', 'u32'], ['temperature', 'f32']], wg: 256,
+  name: 'softmaxBackward', buffers: [['dx', 'rw'], ['y', 'r'], ['dy', 'r']], params: [['N', 'u32'], ['V', 'u32'], ['temperature', 'f32']], wg: ROW_WG,
   code: `${WG_REDUCE}
 ${ROW_MAIN} {
   for (var r = wid.x; r < P.N; r = r + nwg.x) {
@@ -116,7 +119,7 @@ ${ROW_MAIN} {
 /** Per row: probs = softmax(logits); losses[r] = -log probs[r, target] (0 for target -1). */
 export const crossEntropyRows: ProgramSpec = {
   name: 'crossEntropyRows', buffers: [['losses', 'rw'], ['probs', 'rw'], ['logits', 'r'], ['targets', 'ids']],
-  params: [['N', 'u32'], ['V', 'u32']], wg: 256,
+  params: [['N', 'u32'], ['V', 'u32']], wg: ROW_WG,
   code: `${WG_REDUCE}
 ${ROW_MAIN} {
   for (var r = wid.x; r < P.N; r = r + nwg.x) {
@@ -138,7 +141,7 @@ ${ROW_MAIN} {
 
 /** loss[0] = sum of losses * invCount (the host passes NaN when no target counts, as PyTorch gives), one workgroup. */
 export const meanLoss: ProgramSpec = {
-  name: 'meanLoss', buffers: [['loss', 'rw'], ['losses', 'r']], params: [['N', 'u32'], ['invCount', 'f32']], wg: 256,
+  name: 'meanLoss', buffers: [['loss', 'rw'], ['losses', 'r']], params: [['N', 'u32'], ['invCount', 'f32']], wg: ROW_WG,
   code: `${WG_REDUCE}
 ${ROW_MAIN} {
   var s = 0.0;
@@ -151,7 +154,7 @@ ${ROW_MAIN} {
 /** Per row of x [N, C]: out = (x - mean) * rstd * w + b, saving mean and rstd. */
 export const layerNorm: ProgramSpec = {
   name: 'layerNorm', buffers: [['out', 'rw'], ['mean', 'rw'], ['rstd', 'rw'], ['x', 'r'], ['w', 'r'], ['b', 'r']],
-  params: [['N', 'u32'], ['C', 'u32'], ['eps', 'f32'], ['hasBias', 'u32']], wg: 256,
+  params: [['N', 'u32'], ['C', 'u32'], ['eps', 'f32'], ['hasBias', 'u32']], wg: ROW_WG,
   code: `${WG_REDUCE}
 ${ROW_MAIN} {
   for (var r = wid.x; r < P.N; r = r + nwg.x) {
@@ -175,7 +178,7 @@ ${ROW_MAIN} {
 /** dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) per row, dxhat = dout * w. */
 export const layerNormBackwardInput: ProgramSpec = {
   name: 'layerNormBackwardInput', buffers: [['dx', 'rw'], ['dout', 'r'], ['x', 'r'], ['w', 'r'], ['mean', 'r'], ['rstd', 'r']],
-  params: [['N', 'u32'], ['C', 'u32']], wg: 256,
+  params: [['N', 'u32'], ['C', 'u32']], wg: ROW_WG,
   code: `${WG_REDUCE}
 ${ROW_MAIN} {
   for (var r = wid.x; r < P.N; r = r + nwg.x) {
