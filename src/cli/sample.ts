@@ -16,8 +16,8 @@ export const sampleUsage = `usage: yorick sample [--out_dir DIR] [--start TEXT|F
 Generates text from the checkpoint in out_dir (default out-shakespeare-char-cpu), printing it as
 it is generated. Defaults as nanoGPT's sample.py: start "\\n", 10 samples of 500 tokens,
 temperature 0.8, top_k 200, seed 1337. --temperature=0 is greedy; --top_k=none keeps every
-token; --top_p keeps the nucleus; --device picks the compute backend (auto, native, wasm,
-reference).`;
+token; --top_p keeps the nucleus; --device picks the compute backend (auto, webgpu, native,
+wasm, reference).`;
 
 export async function sampleCommand(argv: string[]): Promise<void> {
   const { flags, positional } = parseArgs(argv);

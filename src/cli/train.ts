@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { loadBackend } from '../node/backends.js';
+import { describeBackend, loadBackend } from '../node/backends.js';
 import { loadCheckpointFile, saveCheckpointFile } from '../node/checkpoint.js';
 import { loadDataset } from '../node/prepare.js';
 import { METRICS_FILE, PLOT_FILE } from '../node/plot.js';
@@ -19,7 +19,7 @@ shakespeare_char_cpu) or a JSON file of config values. --key=value overrides any
 nanoGPT's names: n_layer, n_head, n_embd, block_size, batch_size, max_iters, eval_interval,
 eval_iters, learning_rate, warmup_iters, lr_decay_iters, min_lr, beta1, beta2, weight_decay,
 grad_clip, gradient_accumulation_steps, dropout, bias, out_dir, dataset, init_from (scratch or
-resume), seed, device (auto, native, wasm, reference), data_dir, model (gpt or bigram), always_save_checkpoint, eval_only.
+resume), seed, device (auto, webgpu, native, wasm, reference), data_dir, model (gpt or bigram), always_save_checkpoint, eval_only.
 Checkpoints go to out_dir/ckpt.safetensors when the validation loss improves; metrics to
 out_dir/metrics.jsonl, and a plot of the run to out_dir/loss.svg (and loss.png) after each
 evaluation.
@@ -59,7 +59,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const { config: asked, quiet } = loadConfig(argv);
   const say = (line: string) => { if (!quiet) console.log(line); };
   const backend = await loadBackend(asked.device);
-  say(`device: ${backend.name}`);
+  say(`device: ${describeBackend(backend)}`);
 
   const data = loadDataset(join(asked.data_dir, asked.dataset));
   const ckptPath = join(asked.out_dir, CHECKPOINT_FILE);

@@ -3,7 +3,7 @@ import { nativeEntry } from '../backend/native/native-backend.js';
 import { ReferenceBackend } from '../backend/reference/reference.js';
 import { wasmEntry } from '../backend/wasm/node-wasm.js';
 import { webgpuEntry } from '../backend/webgpu/node-webgpu.js';
-import { UserError } from '../errors.js';
+import { DeviceError, UserError } from '../errors.js';
 
 /**
  * The backends yorick knows in Node, fastest first. `load` returns null (with the reason in
@@ -43,7 +43,7 @@ export async function loadBackend(name = 'auto'): Promise<Backend> {
     const entry = backendEntries.find((e) => e.name === name);
     if (!entry) throw new UserError(`unknown device "${name}"; expected auto or one of: ${backendEntries.map((e) => e.name).join(', ')}`);
     const b = await entry.load();
-    if (!b) throw new UserError(`device "${name}" cannot run here: ${entry.why ?? 'it did not load'}`);
+    if (!b) throw new DeviceError(name, `device "${name}" cannot run here: ${entry.why ?? 'it did not load'}`);
     return checkBackend(b);
   }
   for (const entry of backendEntries) {
@@ -51,4 +51,10 @@ export async function loadBackend(name = 'auto'): Promise<Backend> {
     if (b) return checkBackend(b);
   }
   throw new Error('no backend could be loaded');
+}
+
+/** How a backend names itself to a user: "webgpu on <adapter>", or its name. */
+export function describeBackend(backend: Backend): string {
+  const adapter = (backend as { adapter?: unknown }).adapter;
+  return typeof adapter === 'string' ? `${backend.name} on ${adapter}` : backend.name;
 }

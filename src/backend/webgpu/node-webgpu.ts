@@ -31,17 +31,22 @@ function findAdapter(): Promise<Found | string> {
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) return `Dawn found no adapter (${NO_ADAPTER_HINT})`;
     const isFallback = (adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
-    return { adapter, name: describeAdapter(adapter.info), software: isSoftwareAdapter(adapter.info, isFallback) };
+    const software = isSoftwareAdapter(adapter.info, isFallback);
+    return { adapter, name: describeAdapter(adapter.info) + (software ? ' [software adapter]' : ''), software };
   })();
   return found;
 }
 
-/** The WebGPU backend on Dawn's adapter (software adapters included), or null with why. */
+/**
+ * The WebGPU backend on Dawn's adapter (software adapters included), or why there is none.
+ * Each call makes its own device (an adapter gives one device, so each asks for a new adapter).
+ */
 export async function loadWebGpuBackend(): Promise<{ backend: WebGpuBackend; software: boolean } | string> {
   const f = await findAdapter();
   if (typeof f === 'string') return f;
   try {
-    return { backend: new WebGpuBackend(await requestDevice(f.adapter), { adapter: f.name }), software: f.software };
+    const adapter = (await dawnGpu!.requestAdapter({ powerPreference: 'high-performance' })) ?? f.adapter;
+    return { backend: new WebGpuBackend(await requestDevice(adapter), { adapter: f.name }), software: f.software };
   } catch (e) {
     return `${f.name}: requestDevice failed: ${(e as Error).message.split('\n')[0]}`;
   }
@@ -79,7 +84,7 @@ export const webgpuEntry: BackendEntry & { adapter?: string } = {
         webgpuEntry.why = r;
         return null;
       }
-      webgpuEntry.adapter = r.backend.adapter + (r.software ? ' [software]' : '');
+      webgpuEntry.adapter = r.backend.adapter;
       return r.backend;
     })();
     return loaded;

@@ -40,6 +40,7 @@ export class WebGpuBackend extends WebGpuKernels implements Backend<GPUBuffer> {
   private readonly lengths = new WeakMap<GPUBuffer, number>();
   private readonly maxBytes: number;
   private failure: DeviceError | null = null;
+  private created = 0;
   protected readonly nullIn: GPUBuffer;
   protected readonly nullOut: GPUBuffer;
 
@@ -56,7 +57,7 @@ export class WebGpuBackend extends WebGpuKernels implements Backend<GPUBuffer> {
     this.nullIn = this.alloc(4);
     this.nullOut = this.alloc(4);
     void device.lost.then((info) => {
-      if (info.reason !== 'destroyed') this.fail(`the device was lost (${info.reason}): ${info.message}`);
+      this.fail(info.reason === 'destroyed' ? 'the device was destroyed' : `the device was lost (${info.reason}): ${info.message}`);
     });
     device.addEventListener('uncapturederror', (event) => {
       const e = (event as GPUUncapturedErrorEvent).error;
@@ -65,8 +66,8 @@ export class WebGpuBackend extends WebGpuKernels implements Backend<GPUBuffer> {
   }
 
   /** Kernels recorded and submissions made so far. */
-  get stats(): { dispatches: number; submissions: number; pooledBytes: number } {
-    return { dispatches: this.stream.dispatches, submissions: this.stream.submissions, pooledBytes: this.pool.pooledBytes };
+  get stats(): { dispatches: number; submissions: number; buffersCreated: number; pooledBytes: number } {
+    return { dispatches: this.stream.dispatches, submissions: this.stream.submissions, buffersCreated: this.created, pooledBytes: this.pool.pooledBytes };
   }
 
   alloc(n: number, zero = true): GPUBuffer {
@@ -169,6 +170,7 @@ export class WebGpuBackend extends WebGpuKernels implements Backend<GPUBuffer> {
 
   /** A new buffer, watching for the GPU running out of memory. */
   private create(size: number, usage: number, n: number): GPUBuffer {
+    this.created++;
     this.device.pushErrorScope('out-of-memory');
     const buf = this.device.createBuffer({ size, usage });
     void this.device.popErrorScope().then((err) => {
