@@ -90,7 +90,12 @@ describe('the WebGPU backend', { skip }, () => {
     const got = await be.read(out, 70000 * 3);
     for (const i of [0, 1, 2, 3, 69999]) assert.deepEqual([...got.subarray(i * 3, i * 3 + 3)], [0, 1, 2].map((c) => (i % 4) * 3 + c));
     assert.ok(be.stats.submissions - before >= 2, 'the stream submitted when an arena filled');
-    for (const b of [table, acc, out]) be.free(b);
+    // 1.2 MB of ids in one call: the arena grows
+    const many = Int32Array.from({ length: 300000 }, (_, i) => (i * 7) % 4), out1 = be.alloc(300000);
+    be.embedding(out1, table, many, 300000, 1);
+    const got1 = await be.read(out1, 300000);
+    for (const i of [0, 1, 150001, 299999]) assert.equal(got1[i], many[i], `row ${i}`);
+    for (const b of [table, acc, out, out1]) be.free(b);
   });
 
   test('elementwise grids wider than 65535 workgroups fold into y', async () => {

@@ -1,6 +1,6 @@
 import type { Kernels } from '../backend.js';
 import type { ProgramSpec } from './program.js';
-import type { Binding } from './stream.js';
+import type { Bindable } from './stream.js';
 import { flatGroups, rowGroups } from './wgsl/common.js';
 import * as ew from './wgsl/elementwise.js';
 import * as rd from './wgsl/reduce.js';
@@ -16,9 +16,7 @@ const MATMUL = [matmulProgram(false, false), matmulProgram(false, true), matmulP
  */
 export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
   /** Records one dispatch of the program. */
-  protected abstract run(spec: ProgramSpec, buffers: Binding[], params: number[], groups: [number, number?]): void;
-  /** Host ints for the next dispatch. */
-  protected abstract ints(values: Int32Array): Binding;
+  protected abstract run(spec: ProgramSpec, buffers: Bindable[], params: number[], groups: [number, number?]): void;
   /** A scratch buffer of n floats for one kernel call, and its release (after the dispatches that use it). */
   protected abstract scratch(n: number): GPUBuffer;
   protected abstract release(buf: GPUBuffer): void;
@@ -28,7 +26,7 @@ export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
   /** Floats a buffer holds (for checks of ids against a table). */
   protected abstract lengthOf(buf: GPUBuffer): number;
 
-  private flat(spec: ProgramSpec, buffers: Binding[], n: number, params: number[] = []): void {
+  private flat(spec: ProgramSpec, buffers: Bindable[], n: number, params: number[] = []): void {
     if (n > 0) this.run(spec, buffers, [n, ...params], flatGroups(n));
   }
 
@@ -80,7 +78,7 @@ export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
 
   embedding(out: GPUBuffer, table: GPUBuffer, ids: Int32Array, N: number, C: number): void {
     this.checkIds('embedding', ids, N, this.lengthOf(table) / C);
-    if (N > 0 && C > 0) this.flat(ew.embedding, [out, table, this.ints(ids.subarray(0, N))], N * C, [C]);
+    if (N > 0 && C > 0) this.flat(ew.embedding, [out, table, ids.subarray(0, N)], N * C, [C]);
   }
 
   embeddingBackward(dtable: GPUBuffer, dout: GPUBuffer, ids: Int32Array, N: number, C: number): void {
@@ -88,7 +86,7 @@ export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
     if (N === 0 || C === 0) return;
     const csr = groupPositions(ids.subarray(0, N));
     const U = (csr.length - N - 1) / 2;
-    this.run(rd.embeddingBackward, [dtable, dout, this.ints(csr)], [U, C], [Math.ceil(C / 64), Math.min(U, 65535)]);
+    this.run(rd.embeddingBackward, [dtable, dout, csr], [U, C], [Math.ceil(C / 64), Math.min(U, 65535)]);
   }
 
   layerNorm(out: GPUBuffer, mean: GPUBuffer, rstd: GPUBuffer, x: GPUBuffer, w: GPUBuffer, b: GPUBuffer | null, N: number, C: number, eps: number): void {
@@ -151,7 +149,7 @@ export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
   crossEntropy(loss: GPUBuffer, probs: GPUBuffer, logits: GPUBuffer, targets: Int32Array, N: number, V: number): void {
     const count = countTargets('crossEntropy', targets, N, V);
     const losses = this.scratch(Math.max(N, 1));
-    const t = this.ints(targets.subarray(0, N));
+    const t = targets.subarray(0, N);
     if (N > 0) this.run(rd.crossEntropyRows, [losses, probs, logits, t], [N, V], rowGroups(N));
     this.run(rd.meanLoss, [loss, losses], [N, count > 0 ? 1 / count : NaN], [1]);
     this.release(losses);
@@ -159,7 +157,7 @@ export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
 
   crossEntropyBackward(dlogits: GPUBuffer, probs: GPUBuffer, targets: Int32Array, dloss: GPUBuffer, N: number, V: number): void {
     const count = countTargets('crossEntropyBackward', targets, N, V);
-    if (count > 0) this.flat(ew.crossEntropyBackward, [dlogits, probs, this.ints(targets.subarray(0, N)), dloss], N * V, [V, count]);
+    if (count > 0) this.flat(ew.crossEntropyBackward, [dlogits, probs, targets.subarray(0, N), dloss], N * V, [V, count]);
   }
 
   mul(out: GPUBuffer, x: GPUBuffer, mask: GPUBuffer, n: number): void {

@@ -3,6 +3,8 @@ import { BufferUsage } from './usage.js';
 
 /** A storage binding: a whole buffer, or a range of one (an upload in the ids arena). */
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+/** What a dispatch binds: buffers, or host ints (token ids, targets) that it uploads. */
+export type Bindable = GPUBuffer | Int32Array;
 
 /** Where the stream gets scratch buffers (for copies of aliased inputs). */
 export interface ScratchSource {
@@ -28,6 +30,7 @@ export class CommandStream {
   /** Buffers the recorded, unsubmitted commands use. */
   private readonly used = new Set<GPUBuffer>();
   private readonly slot: number;
+  private readonly idsAlign: number;
   private readonly paramHost: ArrayBuffer;
   private readonly paramView: DataView;
   private readonly paramGpu: GPUBuffer;
@@ -42,6 +45,7 @@ export class CommandStream {
 
   constructor(private readonly device: GPUDevice, private readonly scratch: ScratchSource) {
     this.slot = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
+    this.idsAlign = Math.max(256, device.limits.minStorageBufferOffsetAlignment);
     this.paramHost = new ArrayBuffer(this.slot * ARENA_SLOTS);
     this.paramView = new DataView(this.paramHost);
     this.paramGpu = device.createBuffer({ label: 'params', size: this.paramHost.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
@@ -56,14 +60,19 @@ export class CommandStream {
 
   /**
    * Records one dispatch: params packed as the program declares them, buffers bound in its
-   * order. A read-only input that is also bound read-write (an in-place call such as
-   * addBroadcast(a, a, b)) is read from a copy, since WebGPU forbids binding it twice.
+   * order, host ints uploaded into the ids arena. A read-only input that is also bound
+   * read-write (an in-place call such as addBroadcast(a, a, b)) is read from a copy, since
+   * WebGPU forbids binding it twice.
    */
-  dispatch(program: Program, buffers: Binding[], params: number[], groups: [number, number?, number?]): void {
+  dispatch(program: Program, bindables: Bindable[], params: number[], groups: [number, number?, number?]): void {
     const { spec } = program;
-    if (buffers.length !== spec.buffers.length) throw new Error(`${spec.name}: ${buffers.length} buffers given, the program binds ${spec.buffers.length}`);
+    if (bindables.length !== spec.buffers.length) throw new Error(`${spec.name}: ${bindables.length} buffers given, the program binds ${spec.buffers.length}`);
     if (params.length !== spec.params.length) throw new Error(`${spec.name}: ${params.length} params given, the program takes ${spec.params.length}`);
-    if (this.slots === ARENA_SLOTS) this.flush();
+    // submit first when this dispatch's params or ids would not fit: both arenas then start empty
+    const idsBytes = bindables.reduce((sum, b) => sum + (b instanceof Int32Array ? this.idsSpan(b.length) : 0), 0);
+    if (this.slots === ARENA_SLOTS || this.idsStart() + idsBytes > this.idsGpu.size) this.flush();
+    if (idsBytes > this.idsGpu.size) this.growIds(idsBytes);
+    const buffers = bindables.map((b) => (b instanceof Int32Array ? this.uploadInts(b) : b));
     const written = new Set<GPUBuffer>();
     spec.buffers.forEach(([, access], i) => {
       if (access === 'rw') {
@@ -106,24 +115,30 @@ export class CommandStream {
     for (const c of copies) this.scratch.release(c);
   }
 
-  /** Packs host ints for the next submission; the binding reads them there. */
-  uploadInts(values: Int32Array): Binding {
-    const bytes = Math.max(4, values.length * 4);
-    const align = Math.max(256, this.device.limits.minStorageBufferOffsetAlignment);
-    let at = Math.ceil(this.idsUsed / align) * align;
-    if (at + bytes > this.idsGpu.size) {
-      this.flush();
-      at = 0;
-      if (bytes > this.idsGpu.size) {
-        this.destroyAfterSubmit.push(this.idsGpu);
-        const size = Math.ceil(bytes / IDS_ARENA_BYTES) * IDS_ARENA_BYTES;
-        this.idsGpu = this.idsBuffer(size);
-        this.idsHost = new Int32Array(size / 4);
-      }
-    }
+  /** Where the next upload starts in the ids arena (uploads start at binding-offset alignment). */
+  private idsStart(): number {
+    return Math.ceil(this.idsUsed / this.idsAlign) * this.idsAlign;
+  }
+
+  /** Arena bytes n ints take. */
+  private idsSpan(n: number): number {
+    return Math.ceil(Math.max(4, n * 4) / this.idsAlign) * this.idsAlign;
+  }
+
+  /** Replaces the (empty) ids arena with one of at least bytes. */
+  private growIds(bytes: number): void {
+    this.destroyLater(this.idsGpu);
+    const size = Math.ceil(bytes / IDS_ARENA_BYTES) * IDS_ARENA_BYTES;
+    this.idsGpu = this.idsBuffer(size);
+    this.idsHost = new Int32Array(size / 4);
+  }
+
+  /** Places host ints in the ids arena (dispatch has made room); the binding reads them there. */
+  private uploadInts(values: Int32Array): Binding {
+    const at = this.idsStart();
     this.idsHost.set(values, at / 4);
-    this.idsUsed = at + bytes;
-    return { buffer: this.idsGpu, offset: at, size: bytes };
+    this.idsUsed = at + Math.max(4, values.length * 4);
+    return { buffer: this.idsGpu, offset: at, size: Math.max(4, values.length * 4) };
   }
 
   /** Records a buffer-to-buffer copy (bytes a multiple of 4). */

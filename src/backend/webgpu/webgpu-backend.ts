@@ -3,7 +3,7 @@ import { DeviceError } from '../../errors.js';
 import { WebGpuKernels } from './kernels.js';
 import { BufferPool, sizeClass } from './pool.js';
 import { ProgramCache, type ProgramSpec } from './program.js';
-import { type Binding, CommandStream } from './stream.js';
+import { type Bindable, CommandStream } from './stream.js';
 import { BufferUsage, MAP_MODE_READ } from './usage.js';
 
 export interface WebGpuBackendOptions {
@@ -143,13 +143,9 @@ export class WebGpuBackend extends WebGpuKernels implements Backend<GPUBuffer> {
 
   // ---- what WebGpuKernels needs
 
-  protected run(spec: ProgramSpec, buffers: Binding[], params: number[], groups: [number, number?]): void {
+  protected run(spec: ProgramSpec, buffers: Bindable[], params: number[], groups: [number, number?]): void {
     this.check();
     this.stream.dispatch(this.programs.get(spec), buffers, params, groups);
-  }
-
-  protected ints(values: Int32Array): Binding {
-    return this.stream.uploadInts(values);
   }
 
   protected scratch(n: number): GPUBuffer {
