@@ -29,7 +29,7 @@ console.log('targets:', JSON.stringify(rows(yb)));
 generator.manualSeed(1337);
 const m = new BigramLanguageModel(tok.vocabSize, 8, { generator });
 const { logits, loss } = m.forward(xb, yb);
-console.log(`logits: [${logits.view([-1, tok.vocabSize]).shape.join(', ')}], loss: ${loss!.item().toFixed(4)}`);
+console.log(`logits: [${logits.view([-1, tok.vocabSize]).shape.join(', ')}], loss: ${(await loss!.itemAsync()).toFixed(4)}`);
 // the untrained model's gibberish, continuing the same stream
 const gibberish = await generate(m, IntTensor.from([[0]]), 100);
 console.log(JSON.stringify(tok.decode(gibberish.data)));

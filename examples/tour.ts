@@ -17,7 +17,7 @@ const { x, y } = batches.getBatch('train');          // IntTensor [12, 64] each
 
 // 3. the bigram model: a vocab x vocab table of next-token logits; untrained, loss ~ -ln(1/65)
 const bigram = new BigramLanguageModel(tok.vocabSize);
-console.log(`bigram loss before training: ${bigram.forward(x, y).loss!.item().toFixed(4)}`);
+console.log(`bigram loss before training: ${(await bigram.forward(x, y).loss!.itemAsync()).toFixed(4)}`);
 
 // 4. the GPT: nanoGPT's architecture, config fields and parameter names
 const model = new GPT({ vocab_size: tok.vocabSize, block_size: 64, n_layer: 4, n_head: 4, n_embd: 128, dropout: 0, bias: false });
@@ -33,7 +33,7 @@ for (let it = 0; it <= 300; it++) {
   });
   opt.step(1.0);
   opt.zeroGrad();
-  if (it % 100 === 0) console.log(`step ${it}: loss ${loss.item().toFixed(4)}`);
+  if (it % 100 === 0) console.log(`step ${it}: loss ${(await loss.itemAsync()).toFixed(4)}`); // a read waits for the device
   loss.dispose();
 }
 

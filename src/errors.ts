@@ -8,3 +8,15 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/**
+ * A compute device failed or refused (no adapter, a lost device, a buffer too large for it).
+ * The message names the device and, for memory, the size asked for; the CLI adds that the
+ * CPU backends remain (--device=native).
+ */
+export class DeviceError extends UserError {
+  constructor(readonly device: string, message: string) {
+    super(message);
+    this.name = 'DeviceError';
+  }
+}

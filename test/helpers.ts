@@ -6,6 +6,7 @@ import type { Backend } from '../src/backend/backend.js';
 import { ReferenceBackend } from '../src/backend/reference/reference.js';
 import { loadNativeBackend } from '../src/backend/native/native-backend.js';
 import { wasmEntry } from '../src/backend/wasm/node-wasm.js';
+import { loadWebGpuBackend } from '../src/backend/webgpu/node-webgpu.js';
 
 /** The repository root (tests run from dist/test/...). */
 export const repoRoot = (() => {
@@ -25,6 +26,17 @@ export const shakespeareSkip = existsSync(shakespearePath)
   ? false
   : `needs the Tiny Shakespeare text at ${shakespearePath} (not shipped with the repo)`;
 
+let webgpu: Promise<Backend | string> | null = null;
+
+/**
+ * The WebGPU backend on whatever adapter Dawn finds here (SwiftShader's software Vulkan in CI:
+ * see .ci/run), or why there is none. One device per test process.
+ */
+export function webgpuUnderTest(): Promise<Backend | string> {
+  webgpu ??= loadWebGpuBackend().then((r) => (typeof r === 'string' ? `no WebGPU adapter: ${r}` : r.backend));
+  return webgpu;
+}
+
 /** Every backend the suites run against: the reference, plus each fast backend that loads here. */
 export async function backendsUnderTest(): Promise<Backend[]> {
   const list: Backend[] = [new ReferenceBackend()];
@@ -32,7 +44,17 @@ export async function backendsUnderTest(): Promise<Backend[]> {
   if (wasm) list.push(wasm);
   const native = loadNativeBackend();
   if (native) list.push(native);
+  const gpu = await webgpuUnderTest();
+  if (typeof gpu !== 'string') list.push(gpu);
   return list;
+}
+
+/** Backends that do not load here and why, so suites can report them as skipped. */
+export async function backendsSkipped(): Promise<{ name: string; why: string }[]> {
+  const skipped: { name: string; why: string }[] = [];
+  const gpu = await webgpuUnderTest();
+  if (typeof gpu === 'string') skipped.push({ name: 'webgpu', why: gpu });
+  return skipped;
 }
 
 /**

@@ -57,9 +57,10 @@ test('nextTokenDistribution works for the bigram model (one row of its table)', 
 });
 
 /** Layer 0's attention from the parameters, in float64: LayerNorm, c_attn, softmax(q k / sqrt(hs)) causal. */
-function layer0Oracle(model: GPT, ids: number[]): number[] {
+async function layer0Oracle(model: GPT, ids: number[]): Promise<number[]> {
   const { n_embd: C, n_head: H } = model.config;
-  const P = new Map([...model.namedParameters()].map(([n, t]) => [n, t.dataSync()]));
+  const P = new Map<string, Float32Array>();
+  for (const [n, t] of model.namedParameters()) P.set(n, await t.data());
   const wte = P.get('transformer.wte.weight')!, wpe = P.get('transformer.wpe.weight')!;
   const lnW = P.get('transformer.h.0.ln_1.weight')!, lnB = P.get('transformer.h.0.ln_1.bias')!;
   const W = P.get('transformer.h.0.attn.c_attn.weight')!, bW = P.get('transformer.h.0.attn.c_attn.bias')!; // [3C, C], [3C]
@@ -97,7 +98,7 @@ for (const backend of await backendsUnderTest()) {
     assert.equal(r.nHead, 2);
     assert.equal(r.maps.length, 3);
     const T = 6;
-    assertClose(r.maps[0], layer0Oracle(model, r.ids), 1e-5, 'layer 0');
+    assertClose(r.maps[0], await layer0Oracle(model, r.ids), 1e-5, 'layer 0');
     for (const [l, map] of r.maps.entries()) {
       assert.equal(map.length, 2 * T * T);
       for (let row = 0; row < 2 * T; row++) {

@@ -4,10 +4,11 @@ import { describe, test } from 'node:test';
 import type { Backend } from '../src/backend/backend.js';
 import { ReferenceBackend } from '../src/backend/reference/reference.js';
 import { XoshiroRng } from '../src/tensor/xoshiro.js';
-import { assertClose, backendsUnderTest } from './helpers.js';
+import { assertClose, backendsSkipped, backendsUnderTest } from './helpers.js';
 
 const reference = new ReferenceBackend();
 const fast = (await backendsUnderTest()).filter((b) => b.name !== 'reference');
+const skipped = await backendsSkipped();
 
 /** Buffers on one backend, filled from a seeded rng: the same values on every backend. */
 class Bufs {
@@ -55,6 +56,7 @@ function kernel(name: string, tol: number, shapes: unknown[][], run: (b: Bufs, .
 
 describe('kernels against the reference backend', () => {
   test('fast backends to check', { skip: fast.length === 0 ? 'no fast backend loads here' : false }, () => {});
+  for (const { name, why } of skipped) test(`every kernel on ${name}`, { skip: why }, () => {});
 
   const mm: unknown[][] = [];
   for (const [M, N, K] of [[1, 1, 1], [1, 7, 5], [2, 9, 300], [3, 5, 7], [4, 8, 16], [5, 9, 33], [17, 65, 33], [64, 384, 128], [130, 33, 513], [13, 10, 257]]) {

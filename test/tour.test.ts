@@ -24,7 +24,7 @@ test('the tour runs as written', { skip: shakespeareSkip, timeout: 300_000 }, ()
     copyFileSync(shakespearePath, join(dir, 'data', 'shakespeare_char', 'input.txt'));
     const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'examples', 'tour.js')], { cwd: dir, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /1115394 characters; computing on the (native|wasm|reference) backend/);
+    assert.match(r.stdout, /1115394 characters; computing on the (webgpu|native|wasm|reference) backend/);
     assert.match(r.stdout, /\[\s*46,\s*47,\s*47,\s*1,\s*58,\s*46,\s*43,\s*56,\s*43\s*\]/);
     const bigram = Number(/bigram loss before training: ([\d.]+)/.exec(r.stdout)?.[1]);
     assert.ok(Math.abs(bigram - Math.log(65)) < 0.7, `untrained bigram loss ${bigram} is near ln 65`);

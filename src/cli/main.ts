@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { UserError } from '../errors.js';
+import { DeviceError, UserError } from '../errors.js';
 import { backendEntries } from '../node/backends.js';
 import { exportCommand } from './export.js';
 import { plotCommand } from './plot.js';
@@ -31,11 +31,19 @@ function version(): string {
 
 async function info(): Promise<void> {
   console.log(`yorick ${version()} (node ${process.version}, ${process.platform}-${process.arch})`);
-  console.log('backends (the first that loads is the default):');
+  console.log('backends (--device=auto takes the first that loads, webgpu only on a hardware GPU):');
   for (const e of backendEntries) {
     const b = await e.load();
+    const adapter = (e as { adapter?: string }).adapter;
     console.log(`  ${e.name.padEnd(10)} ${b ? 'available' : `not available: ${e.why ?? 'did not load'}`} - ${e.describe}`);
+    if (b && adapter) console.log(`  ${''.padEnd(10)} adapter: ${adapter}`);
+    if (b && e.loadForAuto && !(await e.loadForAuto())) console.log(`  ${''.padEnd(10)} not taken by auto: ${e.autoWhy}`);
   }
+}
+
+/** What to try when a device fails: the CPU backends need nothing but the CPU. */
+function deviceHint(device: string): string {
+  return device === 'native' ? '--device=wasm runs everywhere Node does' : '--device=native (or --device=wasm) runs on the CPU';
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -61,7 +69,9 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
-  if (e instanceof UserError) {
+  if (e instanceof DeviceError) {
+    process.stderr.write(`error: ${e.message}\nhint: ${deviceHint(e.device)}\n`);
+  } else if (e instanceof UserError) {
     process.stderr.write(`error: ${e.message}\n`);
   } else {
     process.stderr.write(`yorick: internal error (please report it):\n${(e as Error)?.stack ?? String(e)}\n`);

@@ -24,7 +24,8 @@ A nanoGPT checkpoint's characters come from <data_dir>/<dataset>/meta.pkl (--dat
 data), else GPT-2's tokenizer is used, as nanoGPT's sample.py does.
 Defaults as nanoGPT's sample.py: start "\\n", 10 samples of 500 tokens, temperature 0.8, top_k
 200, seed 1337. --temperature=0 is greedy; --top_k=none keeps every token; --top_p keeps the
-nucleus; --device picks the compute backend (auto, native, wasm, reference).`;
+nucleus; --device picks the compute backend (auto, webgpu, native,
+wasm, reference).`;
 
 /** Bounds on what one command may ask for: a prompt file, samples, tokens per sample. */
 const MAX_START_BYTES = 1 << 20;

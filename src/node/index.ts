@@ -1,6 +1,6 @@
 // yorick in Node: everything of the core, with the fastest backend that loads here already the
-// default (native, else WebAssembly with threads, else the reference loops; YORICK_DEVICE names
-// one), plus the Node-only parts: files, the dataset and checkpoint formats on disk.
+// default (WebGPU on a hardware GPU, else native, else WebAssembly with threads, else the
+// reference loops; YORICK_DEVICE names one), plus the Node-only parts: files, the dataset and checkpoint formats on disk.
 import { setDefaultBackend } from '../backend/default.js';
 import { loadBackend } from './backends.js';
 
