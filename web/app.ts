@@ -29,13 +29,17 @@ const listeners: Listener[] = [];
 /** Page-wide state; `metrics` is read by the browser test. */
 export const app = {
   client: null as unknown as LabClient,
+  /** The backend in use, for people ("wasm with 4 threads"), and its name in the worker (webgpu, wasm-threads, wasm). */
   backend: '',
+  backendName: '',
   hasText: false,
   tokenizer: '',
   /** A model exists (trained here or opened). */
   hasModel: false,
   isGpt: false,
   training: false,
+  /** No run is going or paused (a paused run continues on its own backend). */
+  trainIdle: true,
   /** A checkpoint was opened and not yet continued. */
   opened: false,
   metrics: { firstStepMs: null as number | null, steps: 0, evals: [] as { iter: number; val: number }[], chartPoints: 0, msPerIter: null as number | null, tokensPerSec: null as number | null },

@@ -1,8 +1,11 @@
 // The page's Web Worker: a Lab (src/lab) behind a message port. It owns the model and the
 // compute backend, so training and sampling never block the page. Backends, most preferred
-// first; each factory throws when it cannot run here and the next is tried.
+// first; each factory throws when it cannot run here and the next is tried. Like the CLI's
+// `--device=auto`, the page's auto takes WebGPU only on a hardware adapter: a software one
+// (SwiftShader, llvmpipe) is slower than wasm, and is used only when the visitor picks webgpu.
 import { createThreadedWasmBackend, createWasmBackend, kernelsWasmUrl, webWorkerUrl } from '../src/backend/wasm/index.js';
 import type { Backend } from '../src/backend/backend.js';
+import { describeAdapter, isSoftwareAdapter, requestAdapter, requestDevice, WebGpuBackend } from '../src/backend/webgpu/index.js';
 import { Lab } from '../src/lab/lab.js';
 import { serveLab, type PortLike } from '../src/lab/rpc.js';
 import { rankFilesFromUrl, TiktokenLoader } from '../src/tokenizers/tiktoken/load.js';
@@ -23,9 +26,15 @@ function threadCount(): number {
   return Math.max(1, Math.min(8, scope.navigator.hardwareConcurrency ?? 2));
 }
 
-const backends: Record<string, () => Promise<{ backend: Backend; description: string }>> = {
-  // A WebGPU backend plugs in here, first: 'webgpu': async () => createWebGpuBackend(...) (it throws where
-  // navigator.gpu is missing, and the next entry is used).
+const backends: Record<string, (opts: { auto: boolean }) => Promise<{ backend: Backend; description: string }>> = {
+  webgpu: async ({ auto }) => {
+    const adapter = await requestAdapter(); // throws where navigator.gpu or an adapter is missing
+    const name = describeAdapter(adapter.info);
+    if (auto && isSoftwareAdapter(adapter.info, adapter.info.isFallbackAdapter)) {
+      throw new Error(`${name} is a software adapter, slower than wasm (pick webgpu on the Train tab to use it anyway)`);
+    }
+    return { backend: new WebGpuBackend(await requestDevice(adapter), { adapter: name }), description: `webgpu on ${name}` };
+  },
   'wasm-threads': async () => {
     if (!scope.crossOriginIsolated) throw new Error('the page is not cross-origin isolated (no SharedArrayBuffer): serve it with COOP/COEP headers (yorick serve)');
     const n = threadCount();

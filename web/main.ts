@@ -1,6 +1,7 @@
 // The page: tabs for the lecture's steps, each a view in views/; a Web Worker (lab-worker.ts)
 // does the work.
-import { $, app, attempt, say, startWorker } from './app.js';
+import { $, app, startWorker } from './app.js';
+import { initBackend, useBackend } from './views/backend.js';
 import { initAttention } from './views/attention.js';
 import { initBatches } from './views/batches.js';
 import { initCheckpoints } from './views/checkpoints.js';
@@ -63,12 +64,8 @@ async function main(): Promise<void> {
   initAttention();
   initCheckpoints();
   app.refresh();
-  const isolation = crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated (no threads: serve it with yorick serve)';
-  const r = await attempt('starting the compute backend', () => app.client.call.useBackend());
-  if (r) {
-    app.backend = r.description;
-    say(`ready: compute on ${r.description}; the page is ${isolation}.${r.tried.length ? ` (skipped: ${r.tried.join('; ')})` : ''}`);
-  }
+  initBackend();
+  await useBackend();
   if (site?.code) $('footer-note').textContent = `This page: ${(site.code.gzip / 1024).toFixed(0)} kB of code gzipped (${(site.codeWithoutChart.gzip / 1024).toFixed(0)} kB before the first chart). Nothing leaves your machine.`;
   app.refresh();
 }

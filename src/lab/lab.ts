@@ -37,8 +37,10 @@ export interface LabOptions {
   /**
    * Compute backends by name, in order of preference (e.g. webgpu, wasm-threads, wasm): each
    * factory gives the backend and a description for people ("wasm, 4 threads"), or throws.
+   * `auto` is true when the backend was not named: a factory may then decline what it would
+   * give when asked by name (WebGPU on a software adapter, slower than wasm).
    */
-  backends: Record<string, () => Promise<{ backend: Backend; description: string }>>;
+  backends: Record<string, (opts: { auto: boolean }) => Promise<{ backend: Backend; description: string }>>;
   tiktoken: TiktokenLoader;
   emit: (e: LabEvent) => void;
 }
@@ -101,23 +103,33 @@ export class Lab {
   private resume: LoadedCheckpoint | null = null;
   /** The bytes of the opened checkpoint, given back unchanged until it trains. */
   private openedBytes: Uint8Array | null = null;
+  private openedName = '';
   private running: AbortController | null = null;
   private sampling: AbortController | null = null;
 
   constructor(private readonly opts: LabOptions) {}
 
-  /** Creates the backend `name` (or the first that loads); later models live on it. */
-  async useBackend(name?: string): Promise<{ name: string; description: string; tried: string[] }> {
-    const names = name ? [name] : Object.keys(this.opts.backends);
+  /**
+   * Creates the backend `name` (or the first of the names that loads; all of them in order
+   * when none is given); later models live on it, and an opened checkpoint moves to it.
+   */
+  async useBackend(name?: string | string[]): Promise<{ name: string; description: string; tried: string[] }> {
+    if (this.running) throw new UserError('the model is training: stop it before changing the backend');
+    const names = name === undefined ? Object.keys(this.opts.backends) : typeof name === 'string' ? [name] : name;
     const tried: string[] = [];
     for (const n of names) {
       const make = this.opts.backends[n];
       if (!make) throw new UserError(`unknown backend ${JSON.stringify(n)}; expected one of ${Object.keys(this.opts.backends).join(', ')}`);
       try {
-        const made = await make();
+        const made = await make({ auto: name === undefined });
         this.backend = made.backend;
         this.backendName = n;
         this.backendDescription = made.description;
+        if (this.resume && this.openedBytes && this.model === this.resume.model) {
+          // an opened checkpoint not yet continued: its model and AdamW state move to the new backend
+          this.resume = loadCheckpoint(this.openedBytes, this.openedName, { backend: made.backend });
+          this.model = this.resume.model;
+        }
         return { name: n, description: made.description, tried };
       } catch (e) {
         tried.push(`${n}: ${(e as Error).message}`);
@@ -354,6 +366,7 @@ export class Lab {
     this.lastTrainer = null;
     this.resume = loaded;
     this.openedBytes = bytes.slice();
+    this.openedName = name;
     return this.modelInfo(loaded.state.config as unknown as TrainConfig, loaded.state.iter_num);
   }
 

@@ -81,6 +81,7 @@ function scheduleChart(): void {
 }
 
 function setButtons(state: 'idle' | 'running' | 'paused'): void {
+  app.trainIdle = state === 'idle';
   $<HTMLButtonElement>('train-start').disabled = state !== 'idle' && state !== 'paused' || !app.tokenizer && !app.opened;
   $<HTMLButtonElement>('train-pause').disabled = state !== 'running';
   $<HTMLButtonElement>('train-resume').disabled = state !== 'paused';
@@ -149,6 +150,7 @@ export function initTrain(): void {
     state = 'idle';
     await app.client.call.stop();
     setButtons(state);
+    app.refresh();
   });
 }
 
