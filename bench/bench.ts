@@ -27,7 +27,13 @@ function arg(name: string): string | undefined {
 const quick = process.argv.includes('--quick');
 
 async function child(name: string): Promise<void> {
-  const result = await measureBackend(name, quick);
+  let result: BackendResult;
+  try {
+    result = await measureBackend(name, quick);
+  } catch (e) {
+    // a backend that cannot run here (no GPU adapter, no addon) is a row saying why, not a stack trace
+    result = { backend: name, error: (e as Error).message.split('\n')[0] } as BackendResult;
+  }
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   process.exit(0);
 }
