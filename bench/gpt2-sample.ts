@@ -18,7 +18,7 @@ import { writeSafetensorsFile } from '../src/node/safetensors-file.js';
 import { IntTensor } from '../src/tensor/tensor.js';
 import { TorchGenerator } from '../src/tensor/torch-generator.js';
 import { XoshiroRng } from '../src/tensor/xoshiro.js';
-import { runTorchScript } from './pytorch.js';
+import { runTorchScript, torchBlasNote } from './pytorch.js';
 
 const GPT2 = { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 };
 
@@ -112,7 +112,7 @@ async function parent(f: Record<string, string>): Promise<void> {
       fileURLToPath(new URL('../../bench/gpt2_torch.py', import.meta.url)), [dir, threads, tokens, ids], { python: f.python, env: { OMP_NUM_THREADS: threads } });
     const torch = 'error' in result ? null : result;
     if (torch) {
-      rows.push([`PyTorch ${torch.torch} eager, KV cache`, torch.cached_tokens_per_s, `BLAS: ${torch.blas.join(', ')}`]);
+      rows.push([`PyTorch ${torch.torch} eager, KV cache`, torch.cached_tokens_per_s, `${torchBlasNote()}`]);
       rows.push([`PyTorch ${torch.torch} nanoGPT generate (no cache)`, torch.plain_tokens_per_s, '']);
     } else {
       console.log(`PyTorch: not run (${(result as { error: string }).error})`);

@@ -31,3 +31,8 @@ export function runTorchScript<T>(script: string, args: string[], opts: { python
     return { error: (e as Error).message.split('\n')[0] };
   }
 }
+
+/** Which BLAS the torch scripts run with, for the tables. */
+export function torchBlasNote(): string {
+  return existsSync(OPENBLAS_OPENMP) ? `OpenBLAS-openmp (LD_LIBRARY_PATH=${OPENBLAS_OPENMP})` : "the system's default BLAS";
+}

@@ -12,23 +12,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { serveStatic } from '../src/node/serve.js';
-import { repoRoot, shakespeareSkip } from './helpers.js';
+import { CHROMIUM, CHROMIUM_FLAGS, pageSkip, playwright, WEBGPU_FLAGS } from './browser.js';
+import { repoRoot } from './helpers.js';
 
-const CHROMIUM = process.env.YORICK_CHROMIUM ?? '/usr/bin/chromium';
-// a closed network and a root user (as in web.test.ts), and WebGPU on SwiftShader's Vulkan (as in
-// webgpu-browser.test.ts); a machine with a GPU may give its hardware adapter instead
-const FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader'];
-
-type Playwright = typeof import('playwright-core');
-let playwright: Playwright | null = null;
-try {
-  playwright = await import('playwright-core');
-} catch { /* reported in skip */ }
-
-const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does, or set YORICK_CHROMIUM)`
-  : !playwright ? 'the npm package playwright-core is not installed (npm ci)'
-    : shakespeareSkip;
+const FLAGS = [...CHROMIUM_FLAGS, ...WEBGPU_FLAGS];
+const skip = pageSkip;
 
 type Metrics = { steps: number; evals: { iter: number; val: number }[] };
 

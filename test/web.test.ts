@@ -17,21 +17,11 @@ import { serveStatic } from '../src/node/serve.js';
 import { loadTiktoken } from '../src/node/tokenizers.js';
 import { BpeTokenizer } from '../src/tokenizers/bpe/tokenizer.js';
 import type { Tokenizer } from '../src/tokenizers/types.js';
-import { repoRoot, shakespearePath, shakespeareSkip } from './helpers.js';
+import { CHROMIUM, CHROMIUM_FLAGS, pageSkip, playwright } from './browser.js';
+import { repoRoot, shakespearePath } from './helpers.js';
 
-const CHROMIUM = process.env.YORICK_CHROMIUM ?? '/usr/bin/chromium';
-// the flags a closed network and a root user need (see .ci/run)
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
-
-type Playwright = typeof import('playwright-core');
-let playwright: Playwright | null = null;
-try {
-  playwright = await import('playwright-core');
-} catch { /* reported in skip */ }
-
-const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does, or set YORICK_CHROMIUM)`
-  : !playwright ? 'the npm package playwright-core is not installed (npm ci)'
-    : shakespeareSkip;
+const FLAGS = [...CHROMIUM_FLAGS, '--disable-gpu'];
+const skip = pageSkip;
 
 const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 const shots = join(repoRoot, 'dist', 'web-screenshots');
