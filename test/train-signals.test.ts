@@ -115,6 +115,18 @@ test('finding 10: Ctrl-C saves the current iteration, says where, exits 130; the
   assertSameRun('int', 'int-ref', n + 9);
 });
 
+test('finding 10: SIGTERM (a scheduler\'s or kill\'s stop) saves the current iteration as Ctrl-C does', async () => {
+  const run = start('train', ...tiny, '--eval_interval=7', '--max_iters=100000', '--out_dir=term');
+  await until('a few steps', () => [...stepLosses('term').keys()].length >= 5);
+  run.child.kill('SIGTERM');
+  const { code } = await run.exit;
+  assert.equal(code, 130, run.out.stderr);
+  const m = /interrupted at iteration (\d+): (saved \S+ckpt\.safetensors|\S+ holds this iteration already)/.exec(run.out.stdout);
+  assert.ok(m, run.out.stdout);
+  assert.equal(ckptIter('term'), Number(m[1]), 'the checkpoint holds the iteration it says');
+  assert.deepEqual(tempFiles('term'), []);
+});
+
 test('finding 10: a second Ctrl-C quits at once, exit 130, leaving no temporary file and a checkpoint that loads', async () => {
   const run = start('train', ...tiny, '--eval_interval=3', '--max_iters=100000', '--out_dir=int2');
   await until('a checkpoint', () => existsSync(join(dir, 'int2', 'ckpt.safetensors')) && [...stepLosses('int2').keys()].length >= 8);

@@ -33,7 +33,7 @@ iteration is always evaluated, and a run saves a checkpoint of itself there if i
 Metrics go to out_dir/metrics.jsonl, and a plot of the run to out_dir/loss.svg (and loss.png)
 after each evaluation. A loss that is not finite stops the run (exit 1), saving nothing.
 
-Ctrl-C stops after the step in flight, saves a checkpoint of that iteration (resume it with
+Ctrl-C (or SIGTERM) stops after the step in flight, saves a checkpoint of that iteration (resume it with
 --init_from=resume) and exits 130; a second Ctrl-C quits at once, keeping the last checkpoint.
 
 On a terminal a live progress line shows each iteration; otherwise (a pipe, a log file) a line
@@ -121,8 +121,9 @@ async function train(asked: TrainConfig, quiet: boolean): Promise<'finished' | '
   let emaMs = 0;
   let savedAt = -1;
   const startIter = trainer.iterNum;
-  // Ctrl-C: the first stops the run after the step in flight (then it saves); the second quits
-  // at once: a save in progress loses its temporary file, the last checkpoint stays as it was
+  // Ctrl-C (or SIGTERM, as a job scheduler or `kill` sends): the first stops the run after the
+  // step in flight (then it saves); the second quits at once: a save in progress loses its
+  // temporary file, the last checkpoint stays as it was
   const stop = new AbortController();
   const onSigint = () => {
     if (!stop.signal.aborted) {
@@ -137,6 +138,7 @@ async function train(asked: TrainConfig, quiet: boolean): Promise<'finished' | '
     process.exit(130);
   };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
   try {
     await trainer.run({
       onStep: (e) => {
@@ -173,6 +175,7 @@ async function train(asked: TrainConfig, quiet: boolean): Promise<'finished' | '
     }
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
   progress.done();
   const wallMs = performance.now() - start;
