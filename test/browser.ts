@@ -18,3 +18,16 @@ try {
 export const pageSkip: string | false = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does, or set YORICK_CHROMIUM)`
   : !playwright ? 'the npm package playwright-core is not installed (npm ci)'
     : shakespeareSkip;
+
+/** A page.waitForFunction expression: true once #status matches re; a status shown as an error throws. */
+export const statusIs = (re: RegExp) => `(() => { const s = document.getElementById('status'); if (s.classList.contains('error')) throw new Error(s.textContent); return ${re}.test(s.textContent); })()`;
+
+/** Loads Tiny Shakespeare with one click and tokenizes it (the Text and Tokens tabs); returns on the Tokens tab. */
+export async function loadAndTokenize(page: import('playwright-core').Page, tokenizer: string, timeout = 30_000): Promise<void> {
+  await page.click('#use-shakespeare');
+  await page.waitForFunction(statusIs(/^text loaded/));
+  await page.click('#tab-tokens');
+  await page.selectOption('#tokenizer', tokenizer);
+  await page.click('#tokenize');
+  await page.waitForSelector(`#token-counts tr[data-tokenizer=${tokenizer}]`, { timeout });
+}

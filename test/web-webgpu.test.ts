@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { serveStatic } from '../src/node/serve.js';
-import { CHROMIUM, CHROMIUM_FLAGS, pageSkip, playwright, WEBGPU_FLAGS } from './browser.js';
+import { CHROMIUM, CHROMIUM_FLAGS, loadAndTokenize, pageSkip, playwright, statusIs, WEBGPU_FLAGS } from './browser.js';
 import { repoRoot } from './helpers.js';
 
 const FLAGS = [...CHROMIUM_FLAGS, ...WEBGPU_FLAGS];
@@ -33,7 +33,6 @@ test('the page trains on WebGPU when the visitor picks it: the losses of wasm, f
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    const statusIs = (re: RegExp) => `(() => { const s = document.getElementById('status'); if (s.classList.contains('error')) throw new Error(s.textContent); return ${re}.test(s.textContent); })()`;
     await page.waitForFunction(statusIs(/^ready/), null, { timeout: 60_000 });
 
     // the worker asks the same navigator.gpu; the page's own answer decides the skip
@@ -53,12 +52,7 @@ test('the page trains on WebGPU when the visitor picks it: the losses of wasm, f
     else assert.match(status, /^ready: compute on webgpu on /, 'auto takes a hardware adapter');
     assert.equal(await page.isDisabled('#train-config option[value=shakespeare_char]'), software, 'shakespeare_char only on WebGPU');
 
-    await page.click('#use-shakespeare');
-    await page.waitForFunction(statusIs(/^text loaded/));
-    await page.click('#tab-tokens');
-    await page.selectOption('#tokenizer', 'char');
-    await page.click('#tokenize');
-    await page.waitForSelector('#token-counts tr[data-tokenizer=char]');
+    await loadAndTokenize(page, 'char');
     await page.click('#tab-train');
 
     // the pick by keyboard: focus the select, type the option's first letters

@@ -17,7 +17,7 @@ import { serveStatic } from '../src/node/serve.js';
 import { loadTiktoken } from '../src/node/tokenizers.js';
 import { BpeTokenizer } from '../src/tokenizers/bpe/tokenizer.js';
 import type { Tokenizer } from '../src/tokenizers/types.js';
-import { CHROMIUM, CHROMIUM_FLAGS, pageSkip, playwright } from './browser.js';
+import { CHROMIUM, CHROMIUM_FLAGS, loadAndTokenize, pageSkip, playwright, statusIs } from './browser.js';
 import { repoRoot, shakespearePath } from './helpers.js';
 
 const FLAGS = [...CHROMIUM_FLAGS, '--disable-gpu'];
@@ -66,7 +66,6 @@ describe('the web page in Chromium', { skip, timeout: 600_000 }, () => {
     return { page, errors };
   }
 
-  const statusIs = (re: RegExp) => `(() => { const s = document.getElementById('status'); if (s.classList.contains('error')) throw new Error(s.textContent); return ${re}.test(s.textContent); })()`;
 
   test('Tiny Shakespeare in gpt2 tokens: prepare\'s counts, shown in the table', async () => {
     const { page, errors } = await openPage();
@@ -117,12 +116,7 @@ describe('the web page in Chromium', { skip, timeout: 600_000 }, () => {
     const cliSample = yorick(work, 'sample', '--out_dir=out-web', '--device=wasm', ...settings);
 
     const { page, errors } = await openPage();
-    await page.click('#use-shakespeare');
-    await page.waitForFunction(statusIs(/^text loaded/));
-    await page.click('#tab-tokens');
-    await page.selectOption('#tokenizer', 'char');
-    await page.click('#tokenize');
-    await page.waitForSelector('#token-counts tr[data-tokenizer=char]');
+    await loadAndTokenize(page, 'char');
     assert.equal(await page.textContent('#token-counts tr[data-tokenizer=char] .count'), '1,115,394 (1,003,854 + 111,540)');
     await page.click('#tab-batches');
     await page.click('#get-batch');
@@ -205,12 +199,7 @@ describe('the web page in Chromium', { skip, timeout: 600_000 }, () => {
       await page.reload();
       await page.waitForFunction(statusIs(/^ready/), null, { timeout: 60_000 });
       assert.match((await page.textContent('#status'))!, /wasm with \d+ threads; the page is cross-origin isolated/, 'offline, from the cache, with its headers');
-      await page.click('#use-shakespeare');
-      await page.waitForFunction(statusIs(/^text loaded/));
-      await page.click('#tab-tokens');
-      await page.selectOption('#tokenizer', 'gpt2'); // its rank file comes from the cache too
-      await page.click('#tokenize');
-      await page.waitForSelector('#token-counts tr[data-tokenizer=gpt2]', { timeout: 120_000 });
+      await loadAndTokenize(page, 'gpt2', 120_000); // its rank file comes from the cache too
       assert.equal(await page.textContent('#token-counts tr[data-tokenizer=gpt2] .count'), '338,025 (301,966 + 36,059)');
     } finally {
       await context.close();
@@ -224,11 +213,7 @@ describe('the web page in Chromium', { skip, timeout: 600_000 }, () => {
       await page.goto(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
       await page.waitForFunction(statusIs(/^ready/), null, { timeout: 60_000 });
       assert.match((await page.textContent('#status'))!, /compute on wasm, single thread; the page is not cross-origin isolated/);
-      await page.click('#use-shakespeare');
-      await page.waitForFunction(statusIs(/^text loaded/));
-      await page.click('#tab-tokens');
-      await page.click('#tokenize');
-      await page.waitForSelector('#token-counts tr[data-tokenizer=char]');
+      await loadAndTokenize(page, 'char');
       await page.click('#tab-train');
       await page.fill('#f-max_iters', '3');
       await page.fill('#f-eval_interval', '3');
