@@ -17,18 +17,23 @@ function field(num: number, payload: Uint8Array): Uint8Array {
   return Uint8Array.from([(num << 3) | 2, payload.length, ...payload]);
 }
 
+/** The vocabulary size, and every case's ids, pieces and decoded text, as sentencepiece gave them. */
+function checkCases(tok: SpmTokenizer, f: Json): void {
+  assert.equal(tok.vocabSize, f.vocab_size);
+  for (const c of f.cases) {
+    const segs = tok.encodePieces(c.text);
+    assert.deepEqual(segs.map((s) => s[1]), c.ids, JSON.stringify(c.text));
+    assert.deepEqual(segs.map((s) => s[0]), c.pieces, JSON.stringify(c.text));
+    assert.equal(tok.decode(c.ids), c.decoded);
+  }
+}
+
 describe('SentencePiece', () => {
   for (const kind of ['bpe', 'unigram']) {
     test(`${kind}: ids, pieces and decoded text equal sentencepiece's on every case`, () => {
       const f = fixture(kind);
       const tok = new SpmTokenizer(modelBytes(kind), f.model);
-      assert.equal(tok.vocabSize, f.vocab_size);
-      for (const c of f.cases) {
-        const segs = tok.encodePieces(c.text);
-        assert.deepEqual(segs.map((s) => s[1]), c.ids, JSON.stringify(c.text));
-        assert.deepEqual(segs.map((s) => s[0]), c.pieces, JSON.stringify(c.text));
-        assert.equal(tok.decode(c.ids), c.decoded);
-      }
+      checkCases(tok, f);
     });
 
     test(`${kind}: token count of tinyshakespeare line by line`, { skip: noShakespeare }, () => {
@@ -110,13 +115,7 @@ describe('SentencePiece Unigram models beyond the shipped vectors', () => {
     test(`unigram ${vocab}: ids, pieces and decoded text of the sample strings`, () => {
       const f: Json = JSON.parse(readFileSync(join(DIR, `shakespeare-unigram-${vocab}.json`), 'utf8'));
       const tok = new SpmTokenizer(readFileSync(join(DIR, f.model)));
-      assert.equal(tok.vocabSize, f.vocab_size);
-      for (const c of f.cases) {
-        const segs = tok.encodePieces(c.text);
-        assert.deepEqual(segs.map((s) => s[1]), c.ids, JSON.stringify(c.text));
-        assert.deepEqual(segs.map((s) => s[0]), c.pieces, JSON.stringify(c.text));
-        assert.equal(tok.decode(c.ids), c.decoded);
-      }
+      checkCases(tok, f);
     });
   }
 
