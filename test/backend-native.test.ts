@@ -108,9 +108,9 @@ for (const [B, T, C, H] of [[1, 1, 4, 1], [2, 5, 12, 3], [2, 17, 40, 2], [1, 70,
       run(be, rng) {
         const qkv = copyTo(be, randn(B * T * 3 * C, rng)), out = be.alloc(B * T * C), att = be.alloc(B * H * T * T);
         const mask = dropout ? copyTo(be, Float32Array.from({ length: B * H * T * T }, () => (rng.random() < 0.2 ? 0 : 1.25))) : null;
-        be.attention(out, att, qkv, mask, B, T, C, H);
+        be.attention(out, att, qkv, mask && { mask }, B, T, C, H);
         const dqkv = copyTo(be, randn(B * T * 3 * C, rng));
-        be.attentionBackward(dqkv, copyTo(be, randn(B * T * C, rng)), qkv, att, mask, B, T, C, H);
+        be.attentionBackward(dqkv, copyTo(be, randn(B * T * C, rng)), out, qkv, att, mask && { mask }, B, T, C, H);
         // only j <= i of att is defined
         const causal = att.filter((_, i) => i % T <= Math.floor(i / T) % T);
         return [out, causal, dqkv];

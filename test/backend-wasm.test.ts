@@ -45,7 +45,7 @@ function kernelOutputs(be: CpuBackend): Float32Array[] {
   const qkv = filled(be, B * T * 3 * C, rng), out = be.alloc(B * T * C), att = be.alloc(B * H * T * T);
   be.attention(out, att, qkv, null, B, T, C, H);
   const dqkv = be.alloc(B * T * 3 * C), dout = filled(be, B * T * C, rng);
-  be.attentionBackward(dqkv, dout, qkv, att, null, B, T, C, H);
+  be.attentionBackward(dqkv, dout, out, qkv, att, null, B, T, C, H);
   const n = 50001, x = filled(be, n, rng), g = be.alloc(n), dx = be.alloc(n);
   be.gelu(g, x, n, false);
   be.geluBackward(dx, x, x, n, false);

@@ -40,9 +40,10 @@ const small = ['--n_layer=2', '--n_head=4', '--n_embd=64', '--block_size=64', '-
 
 test('train shakespeare_char --device=webgpu --max_iters=20 follows the wasm run step by step; sample from it', { skip: noGpu || shakespeareSkip }, () => {
   prepare();
+  // WebGPU draws its dropout masks on the device by default; wasm follows that stream when asked
   const run = yorick(['train', 'shakespeare_char', '--device=webgpu', '--max_iters=20', ...small, '--out_dir=out-gpu']);
   assert.equal(run.code, 0, run.stderr);
-  const cpu = yorick(['train', 'shakespeare_char', '--device=wasm', '--max_iters=20', ...small, '--out_dir=out-cpu']);
+  const cpu = yorick(['train', 'shakespeare_char', '--device=wasm', '--dropout_rng=device', '--max_iters=20', ...small, '--out_dir=out-cpu']);
   assert.equal(cpu.code, 0, cpu.stderr);
   const g = stepLosses('out-gpu'), c = stepLosses('out-cpu');
   assert.equal(g.size, 20);
@@ -57,11 +58,24 @@ test('train shakespeare_char --device=webgpu --max_iters=20 follows the wasm run
   assert.ok(onGpu.stdout.length > 50);
 });
 
+test('--dropout_rng=torch on WebGPU: the CPU backends\' default stream (PyTorch\'s), so the same losses as wasm', { skip: noGpu || shakespeareSkip }, () => {
+  prepare();
+  const run = yorick(['train', 'shakespeare_char', '--device=webgpu', '--dropout_rng=torch', '--max_iters=5', ...small, '--out_dir=out-gpu-torch']);
+  assert.equal(run.code, 0, run.stderr);
+  const cpu = yorick(['train', 'shakespeare_char', '--device=wasm', '--max_iters=5', ...small, '--out_dir=out-cpu-torch']);
+  assert.equal(cpu.code, 0, cpu.stderr);
+  const g = stepLosses('out-gpu-torch'), c = stepLosses('out-cpu-torch');
+  assert.equal(g.size, 5);
+  for (const [it, loss] of c) assert.ok(Math.abs(g.get(it)! - loss) <= 1e-4 * loss, `iteration ${it}: webgpu ${g.get(it)}, wasm ${loss}`);
+  // and the device stream gives other losses (other masks) from the first step on
+  assert.notEqual(stepLosses('out-gpu').get(0), c.get(0));
+});
+
 test('a buffer too large for the device: its size and the device named, and --device=native suggested', { skip: noGpu || shakespeareSkip }, () => {
   prepare();
-  // attention probabilities [1024, 64, 256, 256]: 2^32 floats, 16 GiB
-  const r = yorick(['train', 'shakespeare_char', '--device=webgpu', '--max_iters=1', '--n_layer=1', '--n_head=64', '--n_embd=64',
-    '--batch_size=1024', '--eval_iters=1', '--out_dir=out-big']);
+  // the embeddings' output [65536, 256, 256]: 2^32 floats, 16 GiB
+  const r = yorick(['train', 'shakespeare_char', '--device=webgpu', '--max_iters=1', '--n_layer=1', '--n_head=4', '--n_embd=256',
+    '--batch_size=65536', '--eval_iters=1', '--out_dir=out-big']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /error: webgpu \(.+\): a buffer of 4294967296 floats \(16384\.0 MiB\) is larger than this device allows/);
   assert.match(r.stderr, /hint: --device=native/);

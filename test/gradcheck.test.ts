@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ReferenceBackend } from '../src/backend/reference/reference.js';
 import { causalSelfAttention } from '../src/ops/attention.js';
-import { dropout } from '../src/ops/dropout.js';
+import { dropout, DROPOUT_RNGS, DropoutSource } from '../src/ops/dropout.js';
 import { add, gelu, mulScalar } from '../src/ops/elementwise.js';
 import { embedding } from '../src/ops/embedding.js';
 import { layerNorm } from '../src/ops/layernorm.js';
@@ -74,15 +74,19 @@ test('layerNorm with and without bias', () => {
   gradcheck('layerNorm nobias', [randn([3, 6], rng), randn([6], rng)], (x, w) => layerNorm(x, w, null), 1e-2, 3e-2);
 });
 test('causal self-attention', () => gradcheck('attention', [randn([2, 5, 12], rng)], (qkv) => causalSelfAttention(qkv, 2)));
-test('causal self-attention with dropout on the probabilities', () => {
-  gradcheck('attention dropout', [randn([1, 4, 12], rng)], (qkv) => causalSelfAttention(qkv, 2, 0.3, new TorchGenerator(5)));
+test('causal self-attention with dropout on the probabilities (torch and device streams)', () => {
+  for (const stream of DROPOUT_RNGS) {
+    gradcheck(`attention dropout (${stream})`, [randn([1, 4, 12], rng)], (qkv) => causalSelfAttention(qkv, 2, 0.3, new DropoutSource(new TorchGenerator(5), stream)));
+  }
 });
 test('crossEntropy with ignored targets', () => {
   const targets = IntTensor.from([2, -1, 0, 4, 1, -1], [6]);
   gradcheck('crossEntropy', [randn([6, 5], rng)], (l) => crossEntropy(l, targets));
 });
 test('softmax with temperature', () => gradcheck('softmax', [randn([3, 5], rng)], (x) => softmax(x, 0.7)));
-test('dropout', () => gradcheck('dropout', [randn([30], rng)], (x) => dropout(x, 0.4, true, new TorchGenerator(3))));
+test('dropout (torch and device streams)', () => {
+  for (const stream of DROPOUT_RNGS) gradcheck(`dropout (${stream})`, [randn([30], rng)], (x) => dropout(x, 0.4, true, new DropoutSource(new TorchGenerator(3), stream)));
+});
 test('lastPosition and view', () => gradcheck('lastPosition', [randn([2, 3, 4], rng)], (x) => lastPosition(x.view([2, 3, 4])).view([-1])));
 
 test('crossEntropy matches -log softmax exactly on a hand example', () => {

@@ -22,6 +22,12 @@ class Bufs {
     this.made.set(b, values.length);
     return b;
   }
+  /** Backend-sized scratch (no draws from rng, so both runs of a case see the same values). */
+  empty(n: number): unknown {
+    const b = this.be.alloc(n);
+    this.made.set(b, n);
+    return b;
+  }
   rand(n: number, scale = 1): unknown {
     return this.of(Float32Array.from({ length: n }, () => (this.rng.random() * 2 - 1) * scale));
   }
@@ -124,15 +130,28 @@ describe('kernels against the reference backend', () => {
     });
   }
 
-  kernel('attention and attentionBackward', 1e-4,
-    [[1, 1, 4, 1, false], [2, 5, 12, 2, true], [1, 7, 6, 2, false], [3, 17, 40, 4, true], [2, 33, 64, 1, false], [12, 64, 128, 4, false], [4, 64, 128, 4, true]],
-    (b, B: number, T: number, C: number, H: number, drop: boolean) => {
-      const qkv = b.rand(B * T * 3 * C), out = b.rand(B * T * C), att = b.rand(B * H * T * T);
-      const mask = drop ? b.mask(B * H * T * T) : null;
-      b.be.attention(out, att, qkv, mask, B, T, C, H);
+  // hs 64 is one head slice on WebGPU; 96, 130 and 128 take several (its flash kernels tile the head by 64).
+  // Dropout: none, a mask buffer (the torch stream), or the device stream's key (computed in place on WebGPU)
+  kernel('attention, attentionBackward and attentionProbs', 1e-4,
+    [[1, 1, 4, 1, 'none'], [2, 5, 12, 2, 'mask'], [1, 7, 6, 2, 'key'], [3, 17, 40, 4, 'mask'], [2, 33, 64, 1, 'none'], [12, 64, 128, 4, 'key'],
+      [4, 64, 128, 4, 'mask'], [1, 70, 96, 1, 'none'], [2, 37, 130, 1, 'key'], [2, 40, 256, 2, 'mask']],
+    (b, B: number, T: number, C: number, H: number, drop: 'none' | 'mask' | 'key') => {
+      const qkv = b.rand(B * T * 3 * C), out = b.rand(B * T * C), saved = b.empty(b.be.attentionSaved(B, H, T));
+      const dropout = drop === 'mask' ? { mask: b.mask(B * H * T * T) } : drop === 'key' ? { p: 0.3, key0: 77, key1: 0xabcdef12 } : null;
+      b.be.attention(out, saved, qkv, dropout, B, T, C, H);
       const dqkv = b.rand(B * T * 3 * C), dout = b.rand(B * T * C);
-      b.be.attentionBackward(dqkv, dout, qkv, att, mask, B, T, C, H);
-      return b.done({ out, att, dqkv });
+      b.be.attentionBackward(dqkv, dout, out, qkv, saved, dropout, B, T, C, H);
+      const att = b.rand(B * H * T * T);
+      if (!dropout) b.be.attentionProbs(att, saved, qkv, B, T, C, H);
+      return b.done({ out, dqkv, ...(dropout ? {} : { att }) });
+    });
+
+  kernel('dropoutMask (the device-side stream is the same on every backend)', 0,
+    [[1, 0.5, 1, 2], [1001, 0.2, 123, 456], [100003, 0.9, 0xffffffff, 7], [70000, 0, 5, 5]],
+    (b, n: number, p: number, key0: number, key1: number) => {
+      const mask = b.rand(n);
+      b.be.dropoutMask(mask, n, p, key0, key1);
+      return b.done({ mask });
     });
 
   kernel('softmax', 1e-5, [[1, 1, 1], [3, 65, 1], [768, 65, 0.7], [5, 1001, 2]], (b, N: number, V: number, temperature: number) => {
@@ -198,8 +217,8 @@ describe('cached attention against the fused kernel', () => {
       const B = 2, T = 9, C = 12, H = 3, rng = new XoshiroRng(5);
       const b = new Bufs(be, rng);
       const host = Float32Array.from({ length: B * T * 3 * C }, () => rng.random() * 2 - 1);
-      const out = b.rand(B * T * C), att = b.rand(B * H * T * T);
-      be.attention(out, att, b.of(host), null, B, T, C, H);
+      const out = b.rand(B * T * C), saved = b.empty(be.attentionSaved(B, H, T));
+      be.attention(out, saved, b.of(host), null, B, T, C, H);
       const prefix = new Float32Array(B * (T - 1) * 3 * C), step = new Float32Array(B * 3 * C);
       for (let i = 0; i < B; i++) {
         prefix.set(host.subarray(i * T * 3 * C, (i * T + T - 1) * 3 * C), i * (T - 1) * 3 * C);

@@ -83,6 +83,19 @@ test('finding 10: a run stopped between steps, just before an evaluation, or dur
   }
 });
 
+test('with the device dropout stream too, a stopped and resumed run has the unbroken run\'s losses (and other losses than the torch stream\'s)', async () => {
+  const c = config({ dropout_rng: 'device' });
+  const whole = await run(new Trainer(c, data, { backend }));
+  const first = new Trainer(c, data, { backend });
+  const controller = new AbortController();
+  const part1 = await run(first, { signal: controller.signal, onStep: (e) => { if (e.iter === 5) controller.abort(); } });
+  const part2 = await run(reload(await first.checkpoint(), c));
+  const losses = new Map([...part1.steps, ...part2.steps]);
+  for (const [it, loss] of whole.steps) assert.equal(losses.get(it), loss, `loss at iteration ${it}`);
+  const torch = await run(new Trainer(config({ dropout_rng: 'torch', max_iters: '1' }), data, { backend }));
+  assert.notEqual(torch.steps.get(0), whole.steps.get(0), 'the device stream drops other elements than the torch stream');
+});
+
 test('finding 10: a stopped run that is continued in place (a paused page) equals the unbroken run too', async () => {
   const c = config();
   const whole = await run(new Trainer(c, data, { backend }));

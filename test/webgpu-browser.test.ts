@@ -29,10 +29,10 @@ try {
     const [M, N, K, B, T, C, H] = [33, 65, 17, 2, 9, 12, 3];
     const c = b.alloc(M * N);
     b.matmul(c, put(M * K, Math.sin), put(N * K, Math.cos), M, N, K, false, true, false);
-    const qkv = put(B * T * 3 * C, (i) => Math.sin(i * 0.37)), y = b.alloc(B * T * C), att = b.alloc(B * H * T * T);
-    b.attention(y, att, qkv, null, B, T, C, H);
+    const qkv = put(B * T * 3 * C, (i) => Math.sin(i * 0.37)), y = b.alloc(B * T * C), saved = b.alloc(b.attentionSaved(B, H, T));
+    b.attention(y, saved, qkv, null, B, T, C, H);
     const dqkv = b.alloc(B * T * 3 * C);
-    b.attentionBackward(dqkv, put(B * T * C, Math.cos), qkv, att, null, B, T, C, H);
+    b.attentionBackward(dqkv, put(B * T * C, Math.cos), y, qkv, saved, null, B, T, C, H);
     const loss = b.alloc(1), probs = b.alloc(M * N);
     b.crossEntropy(loss, probs, c, Int32Array.from({ length: M }, (_, i) => (i * 7) % N), M, N);
     results[b.name] = { c: [...await b.read(c, M * N)], y: [...await b.read(y, B * T * C)], dqkv: [...await b.read(dqkv, B * T * 3 * C)], loss: [...await b.read(loss, 1)] };

@@ -343,7 +343,7 @@ napi_value Init(napi_env env, napi_value exports) {
       FN("scale", Scale), FN("sumSquares", SumSquares), FN("embedding", Embedding),
       FN("embeddingBackward", EmbeddingBackward), FN("layerNorm", LayerNorm),
       FN("layerNormBackward", LayerNormBackward), FN("gelu", Gelu), FN("geluBackward", GeluBackward),
-      FN("attention", Attention), FN("attentionBackward", AttentionBackward), FN("softmax", Softmax),
+      FN("attentionMasked", Attention), FN("attentionMaskedBackward", AttentionBackward), FN("softmax", Softmax),
       FN("crossEntropy", CrossEntropy), FN("crossEntropyBackward", CrossEntropyBackward), FN("mul", Mul),
       FN("mulBackward", MulBackward), FN("adamw", Adamw), FN("alignOffset", AlignOffset), FN("zero", Zero),
       FN("configure", Configure), FN("info", Info),

@@ -55,14 +55,22 @@ export interface Kernels<Buf = unknown> {
 
   /**
    * Causal self-attention straight from the fused projection: qkv [B, T, 3C] (q, k, v in that
-   * order, head h at columns h*hs..), out [B, T, C]. Saves the softmax probabilities in
-   * att [B, H, T, T] (only j <= i is written or read). dropMask, if given, is [B, H, T, T] of
-   * 0 or 1/(1-p), applied to the probabilities.
+   * order, head h at columns h*hs..), out [B, T, C], the probabilities dropped by `drop` if given.
+   * `saved` (attentionSaved(B, H, T) floats) is what the backward needs, in the backend's own
+   * layout: the CPU backends keep the probabilities [B, H, T, T], the WebGPU backend only each
+   * row's log-sum-exp [B, H, T] (its kernels are flash-attention style and never store T x T).
    */
-  attention(out: Buf, att: Buf, qkv: Buf, dropMask: Buf | null, B: number, T: number, C: number, H: number): void;
-  /** Adds into dqkv. */
-  attentionBackward(dqkv: Buf, dout: Buf, qkv: Buf, att: Buf, dropMask: Buf | null,
+  attention(out: Buf, saved: Buf, qkv: Buf, drop: AttentionDropout<Buf> | null, B: number, T: number, C: number, H: number): void;
+  /** Adds into dqkv. out is attention's output, saved what it saved, drop the same dropout. */
+  attentionBackward(dqkv: Buf, dout: Buf, out: Buf, qkv: Buf, saved: Buf, drop: AttentionDropout<Buf> | null,
     B: number, T: number, C: number, H: number): void;
+  /** Floats attention keeps for its backward (the size of `saved`). */
+  attentionSaved(B: number, H: number, T: number): number;
+  /**
+   * The softmax probabilities att [B, H, T, T] of an attention call (without dropout) from what it
+   * saved: row t holds the weights position t gives to 0..t, zeros above the diagonal.
+   */
+  attentionProbs(att: Buf, saved: Buf, qkv: Buf, B: number, T: number, C: number, H: number): void;
   /**
    * Copies the k and v of new positions qkv [B, Tn, 3C] into caches k, v [B, maxT, C] at
    * positions T0 .. T0 + Tn - 1.
@@ -91,6 +99,13 @@ export interface Kernels<Buf = unknown> {
   mul(out: Buf, x: Buf, mask: Buf, n: number): void;
   /** dx += dout * mask. */
   mulBackward(dx: Buf, dout: Buf, mask: Buf, n: number): void;
+  /**
+   * A dropout mask from yorick's device-side stream, the same on every backend: mask[i] = 0 with
+   * probability p, else float32 1/(1 - p). Element i is dropped when (h >>> 8) < floor(p * 2^24),
+   * h = fmix32(fmix32(i ^ key0) ^ key1), fmix32 being MurmurHash3's 32-bit finalizer
+   * (dropoutThreshold gives the two numbers).
+   */
+  dropoutMask(mask: Buf, n: number, p: number, key0: number, key1: number): void;
 
   /** out[b, :] = x[b, t, :] for x [B, T, C], out [B, C]. */
   selectPosition(out: Buf, x: Buf, B: number, T: number, C: number, t: number): void;
@@ -123,12 +138,19 @@ export interface Backend<Buf = unknown> extends Kernels<Buf> {
   readSync?(buf: Buf, n: number): Float32Array;
 }
 
+/**
+ * Dropout of the attention probabilities [B, H, T, T]: a mask buffer of 0 or 1/(1-p), or the key
+ * of the device stream (the mask dropoutMask(mask, B*H*T*T, p, key0, key1) would write), which a
+ * backend may compute where it is used instead of storing it.
+ */
+export type AttentionDropout<Buf> = { mask: Buf } | { p: number; key0: number; key1: number };
+
 /** Every kernel by name: the list each backend is checked against when it loads. */
 export const KERNEL_NAMES = [
   'matmul', 'addBroadcast', 'sumRowsInto', 'axpy', 'scale', 'fill', 'sumSquares', 'gradClipScale',
   'embedding', 'embeddingBackward', 'layerNorm', 'layerNormBackward', 'gelu', 'geluBackward',
-  'attention', 'attentionBackward', 'kvStore', 'cachedAttention', 'softmax', 'softmaxBackward',
-  'crossEntropy', 'crossEntropyBackward', 'mul', 'mulBackward', 'selectPosition', 'selectPositionBackward',
+  'attention', 'attentionBackward', 'attentionSaved', 'attentionProbs', 'kvStore', 'cachedAttention', 'softmax', 'softmaxBackward',
+  'crossEntropy', 'crossEntropyBackward', 'mul', 'mulBackward', 'dropoutMask', 'selectPosition', 'selectPositionBackward',
   'adamw',
 ] as const satisfies readonly (keyof Kernels)[];
 
@@ -145,4 +167,13 @@ export function checkBackend<B extends Backend>(backend: B): B {
   const missing = [...STORAGE, ...KERNEL_NAMES].filter((k) => typeof b[k] !== 'function');
   if (missing.length) throw new Error(`backend "${backend.name}" is missing kernel(s): ${missing.join(', ')}`);
   return backend;
+}
+
+/**
+ * dropoutMask's numbers for probability p: the 24-bit threshold below which an element is dropped,
+ * and the float32 value kept elements get.
+ */
+export function dropoutThreshold(p: number): { threshold: number; keep: number } {
+  if (!(p >= 0 && p < 1)) throw new Error(`dropout probability must be in [0, 1), got ${p}`);
+  return { threshold: Math.floor(p * 16777216), keep: Math.fround(1 / (1 - p)) };
 }

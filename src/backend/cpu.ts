@@ -1,11 +1,20 @@
-import type { Backend, Kernels } from './backend.js';
+import { type AttentionDropout, dropoutThreshold, type Backend, type Kernels } from './backend.js';
+
+const FAST_CONTRACT_KERNELS = [
+  'matmul', 'addBroadcast', 'sumRowsInto', 'axpy', 'scale', 'embedding', 'embeddingBackward', 'layerNorm',
+  'layerNormBackward', 'gelu', 'geluBackward', 'softmax', 'mul', 'mulBackward',
+] as const satisfies readonly (keyof Kernels)[];
+
+/** Attention with the dropout mask (if any) as a host array: what the CPU kernels take. */
+export interface CpuMaskedAttention {
+  attentionMasked(out: Float32Array, att: Float32Array, qkv: Float32Array, mask: Float32Array | null, B: number, T: number, C: number, H: number): void;
+  attentionMaskedBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, mask: Float32Array | null,
+    B: number, T: number, C: number, H: number): void;
+}
 
 /** The kernels each CPU backend implements itself (CpuBackend supplies the rest of the contract). */
-export const CPU_FAST_KERNELS = [
-  'matmul', 'addBroadcast', 'sumRowsInto', 'axpy', 'scale', 'embedding', 'embeddingBackward', 'layerNorm',
-  'layerNormBackward', 'gelu', 'geluBackward', 'attention', 'attentionBackward', 'softmax', 'mul', 'mulBackward',
-] as const satisfies readonly (keyof Kernels)[];
-export type CpuFastKernels = Pick<Kernels<Float32Array>, (typeof CPU_FAST_KERNELS)[number]>;
+export const CPU_FAST_KERNELS = [...FAST_CONTRACT_KERNELS, 'attentionMasked', 'attentionMaskedBackward'] as const;
+export interface CpuFastKernels extends Pick<Kernels<Float32Array>, (typeof FAST_CONTRACT_KERNELS)[number]>, CpuMaskedAttention {}
 
 /**
  * What the CPU backends (reference, wasm, native) share: buffers are Float32Arrays the host can
@@ -76,6 +85,11 @@ export abstract class CpuBackend implements Backend<Float32Array> {
     out.fill(value, 0, n);
   }
 
+  dropoutMask(mask: Float32Array, n: number, p: number, key0: number, key1: number): void {
+    const { threshold, keep } = dropoutThreshold(p);
+    for (let i = 0; i < n; i++) mask[i] = fmix32(fmix32(i ^ key0) ^ key1) >>> 8 < threshold ? 0 : keep;
+  }
+
   gradClipScale(out: Float32Array, normSq: Float32Array, maxNorm: number): void {
     out[0] = Math.min(1, maxNorm / (Math.sqrt(normSq[0]) + 1e-6));
   }
@@ -103,6 +117,43 @@ export abstract class CpuBackend implements Backend<Float32Array> {
       const src = (b * Tn + t) * C3, dst = (b * maxT + T0 + t) * C;
       k.set(qkv.subarray(src + C, src + 2 * C), dst);
       v.set(qkv.subarray(src + 2 * C, src + 3 * C), dst);
+    }
+  }
+
+  attention(out: Float32Array, att: Float32Array, qkv: Float32Array, drop: AttentionDropout<Float32Array> | null,
+    B: number, T: number, C: number, H: number): void {
+    const mask = this.dropMask(drop, B * H * T * T);
+    this.attentionMasked(out, att, qkv, mask, B, T, C, H);
+    if (mask && drop && !('mask' in drop)) this.free(mask);
+  }
+
+  attentionBackward(dqkv: Float32Array, dout: Float32Array, _out: Float32Array, qkv: Float32Array, att: Float32Array,
+    drop: AttentionDropout<Float32Array> | null, B: number, T: number, C: number, H: number): void {
+    const mask = this.dropMask(drop, B * H * T * T);
+    this.attentionMaskedBackward(dqkv, dout, qkv, att, mask, B, T, C, H);
+    if (mask && drop && !('mask' in drop)) this.free(mask);
+  }
+
+  /** The mask of a dropout, made from its key when it has no buffer. */
+  private dropMask(drop: AttentionDropout<Float32Array> | null, n: number): Float32Array | null {
+    if (!drop) return null;
+    if ('mask' in drop) return drop.mask;
+    const mask = this.alloc(n, false);
+    this.dropoutMask(mask, n, drop.p, drop.key0, drop.key1);
+    return mask;
+  }
+
+  /** The CPU backends keep the probabilities [B, H, T, T] for the backward. */
+  attentionSaved(B: number, H: number, T: number): number {
+    return B * H * T * T;
+  }
+
+  /** The saved probabilities, with zeros above the diagonal. */
+  attentionProbs(att: Float32Array, saved: Float32Array, _qkv: Float32Array, B: number, T: number, _C: number, H: number): void {
+    for (let row = 0; row < B * H * T; row++) {
+      const t = row % T, o = row * T;
+      att.set(saved.subarray(o, o + t + 1), o);
+      att.fill(0, o + t + 1, o + T);
     }
   }
 
@@ -154,8 +205,8 @@ export abstract class CpuBackend implements Backend<Float32Array> {
   abstract layerNormBackward(dx: Float32Array, dw: Float32Array, db: Float32Array | null, dout: Float32Array, x: Float32Array, w: Float32Array, mean: Float32Array, rstd: Float32Array, N: number, C: number): void;
   abstract gelu(out: Float32Array, x: Float32Array, n: number, tanh: boolean): void;
   abstract geluBackward(dx: Float32Array, dout: Float32Array, x: Float32Array, n: number, tanh: boolean): void;
-  abstract attention(out: Float32Array, att: Float32Array, qkv: Float32Array, dropMask: Float32Array | null, B: number, T: number, C: number, H: number): void;
-  abstract attentionBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, dropMask: Float32Array | null, B: number, T: number, C: number, H: number): void;
+  abstract attentionMasked(out: Float32Array, att: Float32Array, qkv: Float32Array, mask: Float32Array | null, B: number, T: number, C: number, H: number): void;
+  abstract attentionMaskedBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array, mask: Float32Array | null, B: number, T: number, C: number, H: number): void;
   abstract softmax(out: Float32Array, x: Float32Array, N: number, V: number, temperature: number): void;
   abstract mul(out: Float32Array, x: Float32Array, mask: Float32Array, n: number): void;
   abstract mulBackward(dx: Float32Array, dout: Float32Array, mask: Float32Array, n: number): void;
@@ -165,4 +216,13 @@ function countTargets(targets: Int32Array, N: number): number {
   let count = 0;
   for (let i = 0; i < N; i++) if (targets[i] !== -1) count++;
   return count;
+}
+
+/** MurmurHash3's 32-bit finalizer. */
+function fmix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
 }

@@ -3,7 +3,7 @@ import { defaultBackend } from '../backend/default.js';
 import { Embedding, LayerNorm, Linear, type ParamInit } from '../nn/layers.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { causalSelfAttention, causalSelfAttentionProbs } from '../ops/attention.js';
-import { dropout } from '../ops/dropout.js';
+import { defaultDropoutRng, dropout, DropoutSource } from '../ops/dropout.js';
 import { add, gelu } from '../ops/elementwise.js';
 import { linear } from '../ops/linear.js';
 import { crossEntropy } from '../ops/loss.js';
@@ -44,7 +44,7 @@ export function checkGPTConfig(c: GPTConfig): void {
 class CausalSelfAttention extends Module {
   readonly c_attn: Linear;
   readonly c_proj: Linear;
-  constructor(private readonly config: GPTConfig, init: ParamInit, private readonly generator: TorchGenerator) {
+  constructor(private readonly config: GPTConfig, init: ParamInit, private readonly drop: DropoutSource) {
     super();
     const { n_embd, bias } = config;
     this.c_attn = this.registerModule('c_attn', new Linear(n_embd, 3 * n_embd, bias, init));
@@ -62,17 +62,17 @@ class CausalSelfAttention extends Module {
     } else if (cache && cache.kv.length > 0) {
       y = cachedAttention(qkv, cache.kv, cache.layer, this.config.n_head); // (B, T, C), keys from the cache too
     } else {
-      y = causalSelfAttention(qkv, this.config.n_head, p, this.generator); // (B, T, C)
+      y = causalSelfAttention(qkv, this.config.n_head, p, this.drop); // (B, T, C)
       cache?.kv.store(cache.layer, qkv); // a prefill runs the fused kernel and fills the cache
     }
-    return dropout(this.c_proj.forward(y), p, this.training, this.generator);
+    return dropout(this.c_proj.forward(y), p, this.training, this.drop);
   }
 }
 
 class MLP extends Module {
   readonly c_fc: Linear;
   readonly c_proj: Linear;
-  constructor(private readonly config: GPTConfig, init: ParamInit, private readonly generator: TorchGenerator) {
+  constructor(private readonly config: GPTConfig, init: ParamInit, private readonly drop: DropoutSource) {
     super();
     const { n_embd, bias } = config;
     this.c_fc = this.registerModule('c_fc', new Linear(n_embd, 4 * n_embd, bias, init));
@@ -80,7 +80,7 @@ class MLP extends Module {
   }
   forward(x: Tensor): Tensor {
     const h = gelu(this.c_fc.forward(x), this.config.activation === 'gelu_new' ? 'tanh' : 'none'); // (B, T, 4C)
-    return dropout(this.c_proj.forward(h), this.config.dropout, this.training, this.generator);
+    return dropout(this.c_proj.forward(h), this.config.dropout, this.training, this.drop);
   }
 }
 
@@ -89,12 +89,12 @@ class Block extends Module {
   readonly attn: CausalSelfAttention;
   readonly ln_2: LayerNorm;
   readonly mlp: MLP;
-  constructor(config: GPTConfig, init: ParamInit, generator: TorchGenerator) {
+  constructor(config: GPTConfig, init: ParamInit, drop: DropoutSource) {
     super();
     this.ln_1 = this.registerModule('ln_1', new LayerNorm(config.n_embd, config.bias, init.backend));
-    this.attn = this.registerModule('attn', new CausalSelfAttention(config, init, generator));
+    this.attn = this.registerModule('attn', new CausalSelfAttention(config, init, drop));
     this.ln_2 = this.registerModule('ln_2', new LayerNorm(config.n_embd, config.bias, init.backend));
-    this.mlp = this.registerModule('mlp', new MLP(config, init, generator));
+    this.mlp = this.registerModule('mlp', new MLP(config, init, drop));
   }
   forward(x: Tensor, cache?: { kv: KVCache; layer: number }, probes?: Tensor[]): Tensor {
     x = add(x, this.attn.forward(this.ln_1.forward(x), cache, probes));
@@ -107,11 +107,11 @@ class Transformer extends Module {
   readonly wpe: Embedding;
   readonly h: ModuleList<Block>;
   readonly ln_f: LayerNorm;
-  constructor(config: GPTConfig, init: ParamInit, generator: TorchGenerator) {
+  constructor(config: GPTConfig, init: ParamInit, drop: DropoutSource) {
     super();
     this.wte = this.registerModule('wte', new Embedding(config.vocab_size, config.n_embd, init));
     this.wpe = this.registerModule('wpe', new Embedding(config.block_size, config.n_embd, init));
-    this.h = this.registerModule('h', new ModuleList(Array.from({ length: config.n_layer }, () => new Block(config, init, generator))));
+    this.h = this.registerModule('h', new ModuleList(Array.from({ length: config.n_layer }, () => new Block(config, init, drop))));
     this.ln_f = this.registerModule('ln_f', new LayerNorm(config.n_embd, config.bias, init.backend));
   }
 }
@@ -120,13 +120,16 @@ class Transformer extends Module {
  * nanoGPT's GPT: token + position embeddings, pre-LayerNorm blocks, lm_head tied to wte. Its
  * initial weights are nanoGPT's for the same seed: drawn from the generator exactly as
  * GPT.__init__ draws them (module defaults, then _init_weights, then the scaled c_proj pass).
- * Dropout draws from the same generator afterwards, as in nanoGPT's train.py.
+ * Dropout draws from the same generator afterwards, as in nanoGPT's train.py (with the 'torch'
+ * dropout stream, the default on CPU backends; 'device' on WebGPU).
  */
 export class GPT extends Module implements LanguageModel {
   readonly config: GPTConfig;
   readonly transformer: Transformer;
   readonly generator: TorchGenerator;
   readonly backend: Backend;
+  /** The generator and stream dropout masks come from. */
+  readonly dropoutSource: DropoutSource;
 
   constructor(config: Partial<GPTConfig> & Pick<GPTConfig, 'vocab_size'>, opts: ModelOptions = {}) {
     super();
@@ -134,7 +137,8 @@ export class GPT extends Module implements LanguageModel {
     checkGPTConfig(this.config);
     this.generator = opts.generator ?? new TorchGenerator(opts.seed ?? 1337);
     this.backend = opts.backend ?? defaultBackend();
-    this.transformer = this.registerModule('transformer', new Transformer(this.config, { backend: this.backend }, this.generator));
+    this.dropoutSource = new DropoutSource(this.generator, opts.dropoutRng ?? defaultDropoutRng(this.backend));
+    this.transformer = this.registerModule('transformer', new Transformer(this.config, { backend: this.backend }, this.dropoutSource));
     // lm_head.weight is wte.weight (weight tying); listed once, as transformer.wte.weight
     this.registerParameter('lm_head.weight', this.transformer.wte.weight);
     if (opts.initWeights === false) {
@@ -204,7 +208,7 @@ export class GPT extends Module implements LanguageModel {
     const pos = new IntTensor(Int32Array.from({ length: T }, (_, i) => T0 + i), [T]);
     const tokEmb = wte.forward(idx); // (B, T, C)
     const posEmb = wpe.forward(pos); // (T, C)
-    let x = dropout(add(tokEmb, posEmb), this.config.dropout, this.training, this.generator);
+    let x = dropout(add(tokEmb, posEmb), this.config.dropout, this.training, this.dropoutSource);
     h.items.forEach((block, layer) => {
       x = block.forward(x, cache && { kv: cache, layer }, probes);
     });

@@ -1,3 +1,4 @@
+import type { DropoutRng } from '../ops/dropout.js';
 import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { IntTensor } from '../tensor/tensor.js';
@@ -45,4 +46,9 @@ export interface ModelOptions {
    * nanoGPT's stands once its model is built.
    */
   initWeights?: boolean;
+  /**
+   * Where dropout masks come from (GPT with dropout > 0): 'torch' (PyTorch's CPU stream, the
+   * default on CPU backends) or 'device' (drawn by the backend, the default on WebGPU).
+   */
+  dropoutRng?: DropoutRng;
 }

@@ -1,3 +1,4 @@
+import { DROPOUT_RNGS } from '../ops/dropout.js';
 import { UserError } from '../errors.js';
 import { parseSeed } from './seed.js';
 
@@ -39,6 +40,11 @@ export interface TrainConfig {
   seed: number;
   /** The compute backend (nanoGPT's key): native, wasm, webgpu, reference, or auto for the fastest that loads. */
   device: string;
+  /**
+   * Where dropout masks come from: torch (PyTorch's CPU stream: nanoGPT's numbers for a seed),
+   * device (drawn by the backend; no host work or upload), or auto (device on WebGPU, else torch).
+   */
+  dropout_rng: string;
   /** nanoGPT's distributed backend (nccl, gloo): kept so nanoGPT configs load; yorick runs one process. */
   backend: string;
   /** Directory holding data/<dataset>/ (nanoGPT keeps it beside train.py). */
@@ -75,6 +81,7 @@ export const defaultTrainConfig: TrainConfig = {
   min_lr: 6e-5,
   seed: 1337,
   device: 'auto',
+  dropout_rng: 'auto',
   backend: 'nccl',
   data_dir: 'data',
 };
@@ -237,6 +244,7 @@ export function validateConfig(c: TrainConfig): void {
   if (['auto', 'native', 'wasm', 'webgpu', 'reference'].includes(c.backend)) {
     throw new UserError(`backend is nanoGPT's distributed backend (nccl, gloo); the compute backend is chosen with device: --device=${c.backend}`);
   }
+  if (!['auto', ...DROPOUT_RNGS].includes(c.dropout_rng)) throw new UserError(`dropout_rng must be auto, torch or device, got "${c.dropout_rng}"`);
   if (c.model !== 'gpt' && c.model !== 'bigram') throw new UserError(`model must be "gpt" or "bigram", got "${c.model}"`);
 }
 

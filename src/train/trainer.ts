@@ -2,9 +2,10 @@ import type { Backend } from '../backend/backend.js';
 import { type Batch, BatchSampler, type TokenArray } from '../data/batches.js';
 import { UserError } from '../errors.js';
 import { createModel } from '../models/factory.js';
-import type { GPTConfig } from '../models/gpt.js';
+import { GPT, type GPTConfig } from '../models/gpt.js';
 import type { LanguageModel, ModelSpec } from '../models/model.js';
 import { AdamW, learningRate } from '../optim/adamw.js';
+import { resolveDropoutRng } from '../ops/dropout.js';
 import { mulScalar } from '../ops/elementwise.js';
 import { noGrad, type Tensor, tidy } from '../tensor/tensor.js';
 import { TorchGenerator } from '../tensor/torch-generator.js';
@@ -150,6 +151,9 @@ export class Trainer {
     } else {
       this.generator = new TorchGenerator(config.seed);
       this.model = createModel(modelSpecFor(config, data.vocabSize), { generator: this.generator, backend: opts.backend });
+    }
+    if (this.model instanceof GPT) {
+      this.model.dropoutSource.rng = resolveDropoutRng(config.dropout_rng, this.model.backend);
     }
     this.batches = new BatchSampler({ train: data.train, val: data.val }, config.batch_size, config.block_size, this.generator);
     this.stream = {

@@ -149,7 +149,7 @@ export class ReferenceBackend extends CpuBackend {
     for (let i = 0; i < n; i++) dx[i] += dout[i] * geluGradScalar(x[i], tanh);
   }
 
-  attention(out: Float32Array, att: Float32Array, qkv: Float32Array, dropMask: Float32Array | null,
+  attentionMasked(out: Float32Array, att: Float32Array, qkv: Float32Array, dropMask: Float32Array | null,
     B: number, T: number, C: number, H: number): void {
     const hs = C / H, C3 = 3 * C, scale = 1 / Math.sqrt(hs);
     for (let b = 0; b < B; b++) {
@@ -188,7 +188,7 @@ export class ReferenceBackend extends CpuBackend {
     }
   }
 
-  attentionBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
+  attentionMaskedBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
     dropMask: Float32Array | null, B: number, T: number, C: number, H: number): void {
     const hs = C / H, C3 = 3 * C, scale = 1 / Math.sqrt(hs);
     const dp = new Float64Array(T);

@@ -197,7 +197,7 @@ export class WasmBackend extends CpuBackend {
     this.run('geluBackward', this.elementwise(n, PARALLEL_MIN.transcendental), [this.out(dx), this.ptr(dout), this.ptr(x), n, tanh ? 1 : 0]);
   }
 
-  attention(out: Float32Array, att: Float32Array, qkv: Float32Array, dropMask: Float32Array | null,
+  attentionMasked(out: Float32Array, att: Float32Array, qkv: Float32Array, dropMask: Float32Array | null,
     B: number, T: number, C: number, H: number): void {
     // a chunk per (batch, head) pair: cheap to claim, and no repacking
     const nchunks = this.chunks(B * H * T * T * (C / H), PARALLEL_MIN.attention, B * H, Infinity);
@@ -207,7 +207,7 @@ export class WasmBackend extends CpuBackend {
       B, T, C, H, scratch, stride]);
   }
 
-  attentionBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
+  attentionMaskedBackward(dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
     dropMask: Float32Array | null, B: number, T: number, C: number, H: number): void {
     // a chunk per (batch, head) pair: cheap to claim, and no repacking
     const nchunks = this.chunks(B * H * T * T * (C / H), PARALLEL_MIN.attention, B * H, Infinity);

@@ -1,4 +1,4 @@
-import type { Kernels } from '../backend.js';
+import { type AttentionDropout, dropoutThreshold, type Kernels } from '../backend.js';
 import type { ProgramSpec } from './program.js';
 import type { Bindable } from './stream.js';
 import { flatGroups, rowGroups } from './wgsl/common.js';
@@ -107,21 +107,34 @@ export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
     this.flat(ew.geluBackward, [dx, dout, x], n, [tanh ? 1 : 0]);
   }
 
-  attention(out: GPUBuffer, att: GPUBuffer, qkv: GPUBuffer, dropMask: GPUBuffer | null, B: number, T: number, C: number, H: number): void {
+  attention(out: GPUBuffer, lse: GPUBuffer, qkv: GPUBuffer, drop: AttentionDropout<GPUBuffer> | null, B: number, T: number, C: number, H: number): void {
     checkHeads('attention', C, H);
-    const rows = B * H * T;
-    if (rows > 0) this.run(at.attention, [out, att, qkv, dropMask ?? this.nullIn], [B, T, C, H, 1 / Math.sqrt(C / H), dropMask ? 1 : 0], rowGroups(rows));
+    if (B * H * T === 0) return;
+    this.run(at.flashAttention, [out, lse, qkv, maskOf(drop) ?? this.nullIn], flashParams(C, H, B, T, drop), flashGroups(T, 16, C / H, B * H));
   }
 
-  attentionBackward(dqkv: GPUBuffer, dout: GPUBuffer, qkv: GPUBuffer, att: GPUBuffer, dropMask: GPUBuffer | null, B: number, T: number, C: number, H: number): void {
+  attentionBackward(dqkv: GPUBuffer, dout: GPUBuffer, out: GPUBuffer, qkv: GPUBuffer, lse: GPUBuffer, drop: AttentionDropout<GPUBuffer> | null,
+    B: number, T: number, C: number, H: number): void {
     checkHeads('attentionBackward', C, H);
     const rows = B * H * T;
     if (rows === 0) return;
-    const ds = this.scratch(rows * T);
-    const mask = dropMask ?? this.nullIn;
-    this.run(at.attentionBackwardQuery, [dqkv, ds, dout, qkv, att, mask], [B, T, C, H, 1 / Math.sqrt(C / H), dropMask ? 1 : 0], rowGroups(rows));
-    this.run(at.attentionBackwardKeyValue, [dqkv, ds, dout, qkv, att, mask], [B, T, C, H, dropMask ? 1 : 0], rowGroups(rows));
-    this.release(ds);
+    const rowDot = this.scratch(rows);
+    this.flat(at.attentionRowDot, [rowDot, dout, out], rows, [T, C, H]);
+    const buffers = [dqkv, dout, qkv, lse, rowDot, maskOf(drop) ?? this.nullIn];
+    const params = flashParams(C, H, B, T, drop);
+    this.run(at.flashAttentionBackwardKeyValue, buffers, params, flashGroups(T, 16, C / H, B * H));
+    this.run(at.flashAttentionBackwardQuery, buffers, params, flashGroups(T, 16, C / H, B * H));
+    this.release(rowDot);
+  }
+
+  /** Only each row's log-sum-exp. */
+  attentionSaved(B: number, H: number, T: number): number {
+    return B * H * T;
+  }
+
+  attentionProbs(att: GPUBuffer, lse: GPUBuffer, qkv: GPUBuffer, B: number, T: number, C: number, H: number): void {
+    checkHeads('attentionProbs', C, H);
+    this.flat(at.attentionProbs, [att, lse, qkv], B * H * T * T, [T, C, H, 1 / Math.sqrt(C / H)]);
   }
 
   kvStore(k: GPUBuffer, v: GPUBuffer, qkv: GPUBuffer, B: number, Tn: number, C: number, T0: number, maxT: number): void {
@@ -166,6 +179,12 @@ export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
 
   mulBackward(dx: GPUBuffer, dout: GPUBuffer, mask: GPUBuffer, n: number): void {
     this.flat(ew.mulBackward, [dx, dout, mask], n);
+  }
+
+  dropoutMask(mask: GPUBuffer, n: number, p: number, key0: number, key1: number): void {
+    const { threshold, keep } = dropoutThreshold(p);
+    if (n > 2 ** 32) throw new Error(`dropoutMask: ${n} elements, more than the stream's 2^32`);
+    this.flat(ew.dropoutMask, [mask], n, [threshold, keep, key0 >>> 0, key1 >>> 0]);
   }
 
   selectPosition(out: GPUBuffer, x: GPUBuffer, B: number, T: number, C: number, t: number): void {
@@ -229,4 +248,26 @@ export function groupPositions(ids: Int32Array): Int32Array {
   out.set(starts, unique.length);
   out.set(order, unique.length * 2 + 1);
   return out;
+}
+
+/** The mask buffer of a dropout that has one. */
+function maskOf(drop: AttentionDropout<GPUBuffer> | null): GPUBuffer | null {
+  return drop && 'mask' in drop ? drop.mask : null;
+}
+
+/** The flash kernels' params: B, T, C, H, the score scale, and the dropout (none, a mask, or the device stream's key). */
+function flashParams(C: number, H: number, B: number, T: number, drop: AttentionDropout<GPUBuffer> | null): number[] {
+  const head = [B, T, C, H, 1 / Math.sqrt(C / H)];
+  if (!drop) return [...head, 0, 0, 0, 0, 0];
+  if ('mask' in drop) return [...head, 1, 0, 0, 0, 0];
+  if (B * H * T * T > 2 ** 32) throw new Error(`attention: a dropout stream of B*H*T*T = ${B * H * T * T} elements, more than its 2^32`);
+  const { threshold, keep } = dropoutThreshold(drop.p);
+  return [...head, 2, threshold, keep, drop.key0 >>> 0, drop.key1 >>> 0];
+}
+
+/** Their grid: (blocks of `block` positions x head slices, B * H folded into at most 65535 rows). */
+function flashGroups(T: number, block: number, hs: number, BH: number): [number, number] {
+  const x = Math.ceil(T / block) * at.headSlices(hs);
+  if (x > 65535) throw new Error(`attention: T = ${T} with head size ${hs} needs ${x} workgroups along x, more than the 65535 WebGPU allows`);
+  return [x, Math.min(BH, 65535)];
 }

@@ -38,6 +38,17 @@ fn wgMax(v: f32, lid: u32) -> f32 {
 const NEG_MAX: f32 = -0x1.fffffep+127f; // the lowest finite float32
 `;
 
+/** MurmurHash3's 32-bit finalizer, the device dropout stream's hash (see the contract's dropoutMask). */
+export const FMIX32 = /* wgsl */ `
+fn fmix32(v: u32) -> u32 {
+  var x = v;
+  x = x ^ (x >> 16u);
+  x = x * 0x85ebca6bu;
+  x = x ^ (x >> 13u);
+  x = x * 0xc2b2ae35u;
+  return x ^ (x >> 16u);
+}`;
+
 /** Threads per workgroup of the one-value-per-invocation kernels. */
 export const FLAT_WG = 256;
 

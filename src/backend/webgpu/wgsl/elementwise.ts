@@ -1,5 +1,5 @@
 // Kernels with one invocation per output element (no reductions, no races).
-import { flatProgram } from './common.js';
+import { flatProgram, FMIX32 } from './common.js';
 
 export const fill = flatProgram('fill', [['out', 'rw']], [['value', 'f32']], 'out[i] = P.value;');
 export const scale = flatProgram('scale', [['out', 'rw'], ['x', 'r']], [['s', 'f32']], 'out[i] = P.s * x[i];');
@@ -7,6 +7,9 @@ export const axpy = flatProgram('axpy', [['dst', 'rw'], ['src', 'r']], [['s', 'f
 export const mul = flatProgram('mul', [['out', 'rw'], ['x', 'r'], ['mask', 'r']], [], 'out[i] = x[i] * mask[i];');
 export const mulBackward = flatProgram('mulBackward', [['dx', 'rw'], ['dout', 'r'], ['mask', 'r']], [],
   'dx[i] = dx[i] + dout[i] * mask[i];');
+/** The device-side dropout stream (the contract's dropoutMask); i < 2^32. */
+export const dropoutMask = flatProgram('dropoutMask', [['mask', 'rw']], [['threshold', 'u32'], ['keep', 'f32'], ['key0', 'u32'], ['key1', 'u32']],
+  'mask[i] = select(P.keep, 0.0, (fmix32(fmix32(i ^ P.key0) ^ P.key1) >> 8u) < P.threshold);', FMIX32);
 export const addBroadcast = flatProgram('addBroadcast', [['out', 'rw'], ['a', 'r'], ['b', 'r']], [['bn', 'u32']],
   'out[i] = a[i] + b[i % P.bn];');
 
