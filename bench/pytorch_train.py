@@ -6,52 +6,75 @@ times yorick: random token batches, a few warm-up steps, then the median of the 
 
     python3 bench/pytorch_train.py [--threads N] [--seconds S]   (prints one JSON line)
 
+--recipe shakespeare_char --device cuda: nanoGPT's GPU recipe (6 layers, 6 heads, 384 wide, block 256,
+batch 64, dropout 0.2, attention through scaled_dot_product_attention where PyTorch has it), eager,
+timed over blocks of --sync-every steps that end in one loss.item() (as bench/gpu.ts times yorick).
+
 Run it with Debian's OpenBLAS-openmp build for a fair baseline (bench.ts sets LD_LIBRARY_PATH).
 """
 import argparse, json, os, statistics, sys, time
 
 import torch
+import torch.nn.functional as F
 
 # nanoGPT's GPT in plain PyTorch: the same module the parity fixtures are made with
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'scripts', 'fixtures'))
 from torch_models import GPT  # noqa: E402
 
-V, T, B, L, H, C = 65, 64, 12, 4, 4, 128
+RECIPES = {
+    # name: (vocab, block, batch, layers, heads, width, dropout, lr, beta2)
+    'shakespeare_char_cpu': (65, 64, 12, 4, 4, 128, 0.0, 1e-3, 0.99),
+    'shakespeare_char': (65, 256, 64, 6, 6, 384, 0.2, 1e-3, 0.99),
+}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seconds', type=float, default=4.0)
+    ap.add_argument('--recipe', choices=sorted(RECIPES), default='shakespeare_char_cpu')
+    ap.add_argument('--device', default='cpu')
+    ap.add_argument('--sync-every', type=int, default=1)
     args = ap.parse_args()
+    V, T, B, L, H, C, dropout, lr, beta2 = RECIPES[args.recipe]
+    dev = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(1337)
-    model = GPT({'vocab_size': V, 'block_size': T, 'n_layer': L, 'n_head': H, 'n_embd': C, 'bias': False})
+    flash = dev.type == 'cuda' and hasattr(F, 'scaled_dot_product_attention')
+    model = GPT({'vocab_size': V, 'block_size': T, 'n_layer': L, 'n_head': H, 'n_embd': C, 'bias': False,
+                 'dropout': dropout, 'flash': flash}).to(dev)
+    model.train()
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.1}, {'params': no_decay, 'weight_decay': 0.0}],
-                            lr=1e-3, betas=(0.9, 0.99))
+                            lr=lr, betas=(0.9, beta2))
 
     def step():
-        x = torch.randint(V, (B, T))
-        y = torch.randint(V, (B, T))
+        x = torch.randint(V, (B, T), device=dev)
+        y = torch.randint(V, (B, T), device=dev)
         _, loss = model(x, y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        return loss.item()
+        return loss
+
+    def block():
+        for _ in range(args.sync_every - 1):
+            step()
+        return step().item()
 
     for _ in range(5):
-        step()
+        block()
     times = []
     start = time.perf_counter()
     while len(times) < 10 or (time.perf_counter() - start < args.seconds and len(times) < 200):
         t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({'torch': torch.__version__, 'threads': args.threads, 'msPerIter': statistics.median(times),
-                      'msPerIterMin': min(times), 'iters': len(times), 'blas': torch.__config__.show().split('BLAS_INFO=')[-1].split(',')[0]}))
+        block()
+        times.append((time.perf_counter() - t0) * 1000 / args.sync_every)
+    print(json.dumps({'torch': torch.__version__, 'threads': args.threads, 'device': str(dev), 'recipe': args.recipe, 'flash': flash,
+                      'msPerIter': statistics.median(times), 'msPerIterMin': min(times), 'iters': len(times) * args.sync_every,
+                      'blas': torch.__config__.show().split('BLAS_INFO=')[-1].split(',')[0]}))
 
 
 if __name__ == '__main__':
