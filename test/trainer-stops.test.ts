@@ -96,6 +96,33 @@ test('with the device dropout stream too, a stopped and resumed run has the unbr
   assert.notEqual(torch.steps.get(0), whole.steps.get(0), 'the device stream drops other elements than the torch stream');
 });
 
+test('on a device backend (no synchronous reads) the losses are read a log_interval block at a time: the same steps, losses and evaluations', async () => {
+  // the reference kernels behind a backend that only reads asynchronously, counting its reads
+  let reads = 0;
+  const device = Object.create(backend) as ReferenceBackend;
+  Object.assign(device, {
+    readSync: undefined,
+    read: (buf: Float32Array, n: number) => { reads++; return backend.read(buf, n); },
+  });
+  const c = config({ dropout_rng: 'torch', log_interval: '5', eval_interval: '8', max_iters: '12' });
+  const cpu = await run(new Trainer(c, data, { backend }));
+  const onDevice: Log = { steps: new Map(), evals: [], saves: [] };
+  const seen: number[][] = [];
+  await run(new Trainer(c, data, { backend: device }), {
+    onStep: (e) => { seen.push([e.iter, reads]); },
+  }, onDevice);
+  assert.deepEqual([...onDevice.steps], [...cpu.steps], 'every step once, in order, with the CPU run\'s losses');
+  for (const [i, e] of onDevice.evals.entries()) {
+    assert.equal(e.iter, cpu.evals[i].iter);
+    assert.ok(Math.abs(e.train - cpu.evals[i].train) < 1e-5 && Math.abs(e.val - cpu.evals[i].val) < 1e-5, 'evaluations summed on the device (float32)');
+  }
+  // reported in blocks, each after one round of reads: 5 steps (log_interval), then the 3 before
+  // the evaluation at 8, then the last 4 before the final evaluation
+  const byRead = new Map<number, number[]>();
+  for (const [it, r] of seen) byRead.set(r, [...(byRead.get(r) ?? []), it]);
+  assert.deepEqual([...byRead.values()], [[0, 1, 2, 3, 4], [5, 6, 7], [8, 9, 10, 11]]);
+});
+
 test('finding 10: a stopped run that is continued in place (a paused page) equals the unbroken run too', async () => {
   const c = config();
   const whole = await run(new Trainer(c, data, { backend }));

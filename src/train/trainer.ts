@@ -6,7 +6,7 @@ import { GPT, type GPTConfig } from '../models/gpt.js';
 import type { LanguageModel, ModelSpec } from '../models/model.js';
 import { AdamW, learningRate } from '../optim/adamw.js';
 import { resolveDropoutRng } from '../ops/dropout.js';
-import { mulScalar } from '../ops/elementwise.js';
+import { add, mulScalar } from '../ops/elementwise.js';
 import { noGrad, type Tensor, tidy } from '../tensor/tensor.js';
 import { TorchGenerator } from '../tensor/torch-generator.js';
 import type { TokenizerSpec } from '../tokenizers/types.js';
@@ -47,6 +47,18 @@ export interface BatchStream {
  */
 export async function trainStep(model: LanguageModel, optimizer: AdamW, batches: BatchStream,
   opts: { accumulationSteps?: number; gradClip?: number } = {}): Promise<number> {
+  const loss = trainStepUnread(model, optimizer, batches, opts);
+  const value = await loss.itemAsync();
+  loss.dispose();
+  return value;
+}
+
+/**
+ * trainStep without reading the loss: it stays on the backend (one element; the caller reads and
+ * disposes it), so a device can run this step while the host records the next.
+ */
+export function trainStepUnread(model: LanguageModel, optimizer: AdamW, batches: BatchStream,
+  opts: { accumulationSteps?: number; gradClip?: number } = {}): Tensor {
   const steps = opts.accumulationSteps ?? 1;
   let loss: Tensor | null = null;
   for (let micro = 0; micro < steps; micro++) {
@@ -61,9 +73,7 @@ export async function trainStep(model: LanguageModel, optimizer: AdamW, batches:
   }
   optimizer.step(opts.gradClip ?? 0);
   optimizer.zeroGrad();
-  const value = await loss!.itemAsync();
-  loss!.dispose();
-  return value;
+  return loss!;
 }
 
 export function modelSpecFor(config: TrainConfig, vocabSize: number): ModelSpec {
@@ -74,6 +84,9 @@ export function modelSpecFor(config: TrainConfig, vocabSize: number): ModelSpec 
   };
   return { kind: 'gpt', args };
 }
+
+/** A step whose loss is still on the backend. */
+interface PendingStep { iter: number; lr: number; t0: number; loss: Tensor }
 
 /** Hands the thread back to the event loop about every 50 ms (signals, a page's messages). */
 function makeYielder(): () => Promise<void> {
@@ -177,14 +190,28 @@ export class Trainer {
     this.model.eval();
     try {
       for (const split of ['train', 'val'] as const) {
+        // a CPU backend's losses are read as they come and summed in float64; a device's are
+        // summed where they are (float32) and read once: a read per batch would stall its queue
         let sum = 0;
-        for (let k = 0; k < this.config.eval_iters; k++) {
-          const { x, y } = this.batches.getBatch(split);
-          const loss = noGrad(() => tidy(() => this.model.forward(x, y).loss!));
-          sum += await loss.itemAsync();
-          loss.dispose();
-          await yieldNow?.();
-          if (signal?.aborted) return null;
+        let onDevice: Tensor | null = null;
+        try {
+          for (let k = 0; k < this.config.eval_iters; k++) {
+            const { x, y } = this.batches.getBatch(split);
+            const loss = noGrad(() => tidy(() => this.model.forward(x, y).loss!));
+            if (this.deviceReads) {
+              const total: Tensor = onDevice ? noGrad(() => add(onDevice!, loss)) : loss;
+              if (onDevice) { onDevice.dispose(); loss.dispose(); }
+              onDevice = total;
+            } else {
+              sum += await loss.itemAsync();
+              loss.dispose();
+            }
+            await yieldNow?.();
+            if (signal?.aborted) return null;
+          }
+          if (onDevice) sum = await (onDevice as Tensor).itemAsync();
+        } finally {
+          (onDevice as Tensor | null)?.dispose();
         }
         out[split] = sum / this.config.eval_iters;
       }
@@ -219,11 +246,47 @@ export class Trainer {
   }
 
   /** One optimizer step over gradient_accumulation_steps micro-batches; returns the loss as nanoGPT logs it. */
-  step(lr: number): Promise<number> {
+  async step(lr: number): Promise<number> {
+    const loss = this.stepUnread(lr);
+    const value = await loss.itemAsync();
+    loss.dispose();
+    return value;
+  }
+
+  private stepUnread(lr: number): Tensor {
     this.optimizer.lr = lr;
-    return trainStep(this.model, this.optimizer, this.stream, {
+    return trainStepUnread(this.model, this.optimizer, this.stream, {
       accumulationSteps: this.config.gradient_accumulation_steps, gradClip: this.config.grad_clip,
     });
+  }
+
+  /**
+   * Whether losses are read in batches: on a device backend (no synchronous reads) a step's loss
+   * is read with the others of its log_interval block, or before an evaluation or a stop, so the
+   * device is never left idle waiting for the host between steps. CPU backends read every step.
+   */
+  private get deviceReads(): boolean {
+    return !this.model.backend.readSync;
+  }
+
+  /** Reads the pending steps' losses in order: the divergence check, then onStep for each. */
+  private async settle(pending: PendingStep[], hooks: TrainHooks): Promise<void> {
+    if (pending.length === 0) return;
+    const since = pending[0].t0;
+    // all read at once: one wait for the device, not one per step
+    const values = await Promise.all(pending.map((p) => p.loss.itemAsync()));
+    for (const p of pending) p.loss.dispose();
+    const steps = pending.splice(0);
+    for (const [i, p] of steps.entries()) {
+      const loss = values[i];
+      if (!Number.isFinite(loss)) {
+        this.iterNum = p.iter; // the run stands where it diverged (nothing after it is saved)
+        throw new UserError(`training diverged at iteration ${p.iter}: the loss is ${loss} (lr ${p.lr.toExponential(2)}); ${this.lastGoodText()} ${DIVERGED_ADVICE}`);
+      }
+      this.lastGood = { iter: p.iter, loss };
+      // a block's time is shared evenly by its steps (they ran back to back on the device)
+      hooks.onStep?.({ iter: p.iter, loss, lr: p.lr, ms: (performance.now() - since) / steps.length });
+    }
   }
 
   /**
@@ -238,47 +301,49 @@ export class Trainer {
     const yieldNow = makeYielder();
     let last: { train: number; val: number } | null = null;
     let steps = 0;
-    while (!signal?.aborted) {
-      const lr = learningRate(this.iterNum, c);
-      const final = this.iterNum >= c.max_iters;
-      const offSchedule = final && steps > 0 && this.iterNum % c.eval_interval !== 0;
-      if (this.evalDue() || offSchedule) {
-        const before = this.generator.getState();
-        const losses = await this.evaluate(signal, yieldNow);
-        // stopped mid-evaluation: as if it had not begun (a resumed run runs it whole)
-        if (!losses) { this.generator.setState(before); break; }
-        if (offSchedule) this.generator.setState(before);
-        this.evaluatedAt = this.iterNum;
-        last = losses;
-        if (!Number.isFinite(losses.train) || !Number.isFinite(losses.val)) {
-          throw new UserError(`training diverged at iteration ${this.iterNum}: the evaluation gave train loss ${losses.train}, val loss ${losses.val} ` +
-            `(lr ${lr.toExponential(2)}); ${this.lastGoodText()} ${DIVERGED_ADVICE}`);
+    const pending: PendingStep[] = [];
+    try {
+      while (!signal?.aborted) {
+        const lr = learningRate(this.iterNum, c);
+        const final = this.iterNum >= c.max_iters;
+        const offSchedule = final && steps > 0 && this.iterNum % c.eval_interval !== 0;
+        if (this.evalDue() || offSchedule || final || (this.iterNum === 0 && c.eval_only)) await this.settle(pending, hooks);
+        if (this.evalDue() || offSchedule) {
+          const before = this.generator.getState();
+          const losses = await this.evaluate(signal, yieldNow);
+          // stopped mid-evaluation: as if it had not begun (a resumed run runs it whole)
+          if (!losses) { this.generator.setState(before); break; }
+          if (offSchedule) this.generator.setState(before);
+          this.evaluatedAt = this.iterNum;
+          last = losses;
+          if (!Number.isFinite(losses.train) || !Number.isFinite(losses.val)) {
+            throw new UserError(`training diverged at iteration ${this.iterNum}: the evaluation gave train loss ${losses.train}, val loss ${losses.val} ` +
+              `(lr ${lr.toExponential(2)}); ${this.lastGoodText()} ${DIVERGED_ADVICE}`);
+          }
+          const improved = losses.val < this.bestValLoss;
+          this.bestValLoss = Math.min(this.bestValLoss, losses.val);
+          const save = (improved || c.always_save_checkpoint || (final && !this.hasCheckpoint)) && this.iterNum > 0 && !!hooks.saveCheckpoint;
+          // the checkpoint is taken (and checked) first, the evaluation reported, then the file
+          // written: a log written from onEval is never behind the checkpoint a kill leaves
+          const parts = save ? await this.checkpoint() : null;
+          hooks.onEval?.({ iter: this.iterNum, ...losses, saved: save });
+          if (parts) {
+            await hooks.saveCheckpoint!(parts, this.iterNum);
+            this.hasCheckpoint = true;
+          }
         }
-        const improved = losses.val < this.bestValLoss;
-        this.bestValLoss = Math.min(this.bestValLoss, losses.val);
-        const save = (improved || c.always_save_checkpoint || (final && !this.hasCheckpoint)) && this.iterNum > 0 && !!hooks.saveCheckpoint;
-        // the checkpoint is taken (and checked) first, the evaluation reported, then the file
-        // written: a log written from onEval is never behind the checkpoint a kill leaves
-        const parts = save ? await this.checkpoint() : null;
-        hooks.onEval?.({ iter: this.iterNum, ...losses, saved: save });
-        if (parts) {
-          await hooks.saveCheckpoint!(parts, this.iterNum);
-          this.hasCheckpoint = true;
-        }
+        if (this.iterNum === 0 && c.eval_only) break;
+        if (final || signal?.aborted) break;
+        // numbered as nanoGPT numbers them: the first step is iteration 0
+        pending.push({ iter: this.iterNum, lr, t0: performance.now(), loss: this.stepUnread(lr) });
+        this.iterNum++;
+        steps++;
+        if (!this.deviceReads || pending.length >= c.log_interval) await this.settle(pending, hooks);
+        await yieldNow();
       }
-      if (this.iterNum === 0 && c.eval_only) break;
-      if (final || signal?.aborted) break;
-      const t0 = performance.now();
-      const loss = await this.step(lr);
-      if (!Number.isFinite(loss)) {
-        throw new UserError(`training diverged at iteration ${this.iterNum}: the loss is ${loss} (lr ${lr.toExponential(2)}); ${this.lastGoodText()} ${DIVERGED_ADVICE}`);
-      }
-      this.lastGood = { iter: this.iterNum, loss };
-      // numbered as nanoGPT numbers them: the first step is iteration 0
-      hooks.onStep?.({ iter: this.iterNum, loss, lr, ms: performance.now() - t0 });
-      this.iterNum++;
-      steps++;
-      await yieldNow();
+      await this.settle(pending, hooks);
+    } finally {
+      for (const p of pending) p.loss.dispose();
     }
     return last;
   }

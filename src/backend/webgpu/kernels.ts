@@ -68,7 +68,7 @@ export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
     const groups = Math.max(1, Math.ceil(n / chunk));
     const partial = this.scratch(groups);
     this.run(rd.sumSquaresPartial, [partial, x], [n, chunk], [groups]);
-    this.run(rd.sumPartials, [out, partial], [groups, accumulate ? 1 : 0], [1]);
+    this.run(rd.sumInto, [out, partial], [groups, accumulate ? 1 : 0, 1], [1]);
     this.release(partial);
   }
 
@@ -164,7 +164,7 @@ export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
     const losses = this.scratch(Math.max(N, 1));
     const t = targets.subarray(0, N);
     if (N > 0) this.run(rd.crossEntropyRows, [losses, probs, logits, t], [N, V], rowGroups(N));
-    this.run(rd.meanLoss, [loss, losses], [N, count > 0 ? 1 / count : NaN], [1]);
+    this.run(rd.sumInto, [loss, losses], [N, 0, count > 0 ? 1 / count : NaN], [1]);
     this.release(losses);
   }
 

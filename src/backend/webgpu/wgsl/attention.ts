@@ -206,6 +206,30 @@ const SCORE_GRADIENT = `
         dsv = p * (dp * dm - rowDot[row]) * P.scale;
       }`;
 
+/**
+ * WGSL: s = q_a . k_c and dp = dout_a . v_c over the head, chunk by chunk, for invocation (a, c) of
+ * a block of qRows queries and kRows keys. The tiles of the side the workgroup walks over are
+ * loaded every chunk; those of its own block (`own`) only when the head has several chunks (with
+ * one, the kernel loads them once, before its walk).
+ */
+function scoreDots(qRows: number, kRows: number, own: 'queries' | 'keys'): string {
+  const chunk = `ch * ${HD}u`;
+  const q = `${loadTile('qs', qRows, 'qkv', 0, 'q0', chunk)}\n${loadTile('dos', qRows, 'dout', -1, 'q0', chunk)}`;
+  const k = `${loadTile('ks', kRows, 'qkv', 1, 'k0', chunk)}\n${loadTile('vs', kRows, 'qkv', 2, 'k0', chunk)}`;
+  const [fixed, walked] = own === 'keys' ? [k, q] : [q, k];
+  return `var s = 0.0; var dp = 0.0;
+      for (var ch = 0u; ch < nS; ch = ch + 1u) {
+        ${walked}
+        if (nS > 1u) { ${fixed} }
+        workgroupBarrier();
+        for (var d = 0u; d < ${HD}u; d = d + 1u) {
+          s = s + qs[a * ${HD}u + d] * ks[c * ${HD}u + d];
+          dp = dp + dos[a * ${HD}u + d] * vs[c * ${HD}u + d];
+        }
+        workgroupBarrier();
+      }`;
+}
+
 const BACKWARD_BUFFERS = [['dqkv', 'rw'], ['dout', 'r'], ['qkv', 'r'], ['lse', 'r'], ['rowDot', 'r'], ['mask', 'r']] as const;
 
 /**
@@ -236,21 +260,7 @@ ${FLASH_MAIN}
     }
     for (var q0 = (k0 / 8u) * 8u; q0 < T; q0 = q0 + 8u) {
       let i = q0 + a;
-      var s = 0.0; var dp = 0.0;
-      for (var ch = 0u; ch < nS; ch = ch + 1u) {
-        ${loadTile('qs', 8, 'qkv', 0, 'q0', 'ch * ' + HD + 'u')}
-        ${loadTile('dos', 8, 'dout', -1, 'q0', 'ch * ' + HD + 'u')}
-        if (nS > 1u) {
-          ${loadTile('ks', 16, 'qkv', 1, 'k0', 'ch * ' + HD + 'u')}
-          ${loadTile('vs', 16, 'qkv', 2, 'k0', 'ch * ' + HD + 'u')}
-        }
-        workgroupBarrier();
-        for (var d = 0u; d < ${HD}u; d = d + 1u) {
-          s = s + qs[a * ${HD}u + d] * ks[c * ${HD}u + d];
-          dp = dp + dos[a * ${HD}u + d] * vs[c * ${HD}u + d];
-        }
-        workgroupBarrier();
-      }
+      ${scoreDots(8, 16, 'keys')}
       ${SCORE_GRADIENT}
       dss[lid] = dsv;
       pds[lid] = pd;
@@ -313,21 +323,7 @@ ${FLASH_MAIN}
     }
     for (var k0 = 0u; k0 <= lastKey; k0 = k0 + 8u) {
       let j = k0 + c;
-      var s = 0.0; var dp = 0.0;
-      for (var ch = 0u; ch < nS; ch = ch + 1u) {
-        if (nS > 1u) {
-          ${loadTile('qs', 16, 'qkv', 0, 'q0', 'ch * ' + HD + 'u')}
-          ${loadTile('dos', 16, 'dout', -1, 'q0', 'ch * ' + HD + 'u')}
-        }
-        ${loadTile('ks', 8, 'qkv', 1, 'k0', 'ch * ' + HD + 'u')}
-        ${loadTile('vs', 8, 'qkv', 2, 'k0', 'ch * ' + HD + 'u')}
-        workgroupBarrier();
-        for (var d = 0u; d < ${HD}u; d = d + 1u) {
-          s = s + qs[a * ${HD}u + d] * ks[c * ${HD}u + d];
-          dp = dp + dos[a * ${HD}u + d] * vs[c * ${HD}u + d];
-        }
-        workgroupBarrier();
-      }
+      ${scoreDots(16, 8, 'queries')}
       ${SCORE_GRADIENT}
       dss[lid] = dsv;
       if (nS > 1u) { ${loadTile('ks', 8, 'qkv', 1, 'k0', 'sl * ' + HD + 'u')} }

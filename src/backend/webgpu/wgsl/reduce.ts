@@ -29,15 +29,18 @@ ${ROW_MAIN} {
 }`,
 };
 
-/** out[0] = (accumulate ? out[0] : 0) + sum of the first `count` partials (one workgroup). */
-export const sumPartials: ProgramSpec = {
-  name: 'sumPartials', buffers: [['out', 'rw'], ['partial', 'r']], params: [['count', 'u32'], ['accumulate', 'u32']], wg: ROW_WG,
+/**
+ * out[0] = (accumulate ? out[0] : 0) + scale * (sum of x[0 .. count)), one workgroup: the total of
+ * a reduction's partial sums, or the mean loss (scale 1 / count; NaN when no target counts, as PyTorch).
+ */
+export const sumInto: ProgramSpec = {
+  name: 'sumInto', buffers: [['out', 'rw'], ['x', 'r']], params: [['count', 'u32'], ['accumulate', 'u32'], ['scale', 'f32']], wg: ROW_WG,
   code: `${WG_REDUCE}
 ${ROW_MAIN} {
   var s = 0.0;
-  for (var i = lid; i < P.count; i = i + WG) { s = s + partial[i]; }
+  for (var i = lid; i < P.count; i = i + WG) { s = s + x[i]; }
   let total = wgSum(s, lid);
-  if (lid == 0u) { out[0] = select(0.0, out[0], P.accumulate != 0u) + total; }
+  if (lid == 0u) { out[0] = select(0.0, out[0], P.accumulate != 0u) + total * P.scale; }
 }`,
 };
 
@@ -136,18 +139,6 @@ ${ROW_MAIN} {
       losses[r] = select(log(s) - (logits[o + u32(max(t, 0))] - m), 0.0, t < 0);
     }
   }
-}`,
-};
-
-/** loss[0] = sum of losses * invCount (the host passes NaN when no target counts, as PyTorch gives), one workgroup. */
-export const meanLoss: ProgramSpec = {
-  name: 'meanLoss', buffers: [['loss', 'rw'], ['losses', 'r']], params: [['N', 'u32'], ['invCount', 'f32']], wg: ROW_WG,
-  code: `${WG_REDUCE}
-${ROW_MAIN} {
-  var s = 0.0;
-  for (var i = lid; i < P.N; i = i + WG) { s = s + losses[i]; }
-  let total = wgSum(s, lid);
-  if (lid == 0u) { loss[0] = total * P.invCount; }
 }`,
 };
 
