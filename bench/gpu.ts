@@ -3,7 +3,8 @@
  * 256, batch 64, dropout 0.2, AdamW, clipping at 1) training on WebGPU: ms per iteration, tokens/s
  * and MFU (nanoGPT's flops estimate over the GPU's peak), with PyTorch's same step on the same GPU
  * side by side when a python3 there has torch with CUDA (bench/pytorch_train.py, eager, attention
- * through scaled_dot_product_attention as nanoGPT uses it).
+ * through scaled_dot_product_attention as nanoGPT uses it): in float32, the precision yorick
+ * computes in, and in bfloat16 autocast with TF32, as nanoGPT's train.py runs by default.
  *
  *   node dist/bench/gpu.js [--device webgpu] [--iters 60] [--sync-every 10] [--peak-tflops 67]
  *                          [--shrink] [--no-torch] [--json FILE]
@@ -92,11 +93,12 @@ async function main(): Promise<void> {
   const flops = trainingFlopsPerIter(recipe, recipe.batch);
   const tokens = recipe.batch * recipe.block_size;
   const ours = await yorickRun();
-  const torch = process.argv.includes('--no-torch') || shrink
-    ? { error: shrink ? 'not run with --shrink' : 'not asked (--no-torch)' }
-    : runTorchScript<{ torch: string; device: string; flash: boolean; msPerIter: number; msPerIterMin: number }>(
+  type TorchResult = { torch: string; device: string; flash: boolean; dtype: string; msPerIter: number; msPerIterMin: number };
+  const torchRuns: (TorchResult | { error: string })[] = process.argv.includes('--no-torch') || shrink
+    ? [{ error: shrink ? 'not run with --shrink' : 'not asked (--no-torch)' }]
+    : ['float32', 'bfloat16'].map((dtype) => runTorchScript<TorchResult>(
       fileURLToPath(new URL('../../bench/pytorch_train.py', import.meta.url)),
-      ['--recipe', 'shakespeare_char', '--device', 'cuda', '--sync-every', String(syncEvery), '--seconds', '20']);
+      ['--recipe', 'shakespeare_char', '--device', 'cuda', '--sync-every', String(syncEvery), '--seconds', '20', '--dtype', dtype]));
   const row = (name: string, ms: number) => {
     const tflops = flops / (ms / 1000) / 1e12;
     return `${name.padEnd(28)}${ms.toFixed(1).padStart(10)}${Math.round(tokens / (ms / 1000)).toLocaleString('en-US').padStart(12)}` +
@@ -106,10 +108,12 @@ async function main(): Promise<void> {
     `${(flops / 1e9).toFixed(1)} GFLOP an iteration (nanoGPT's estimate), loss read every ${syncEvery} steps`);
   console.log(`${'run'.padEnd(28)}${'ms/iter'.padStart(10)}${'tokens/s'.padStart(12)}${'TFLOP/s'.padStart(9)}${'MFU'.padStart(8)}`);
   console.log(row(`yorick ${device}`, ours.msPerIter));
-  if ('error' in torch) console.log(`${'PyTorch'.padEnd(28)}  ${torch.error}`);
-  else console.log(row(`PyTorch ${torch.torch} ${torch.device}${torch.flash ? ' (sdpa)' : ''}`, torch.msPerIter));
+  for (const torch of torchRuns) {
+    if ('error' in torch) console.log(`${'PyTorch'.padEnd(28)}  ${torch.error}`);
+    else console.log(row(`PyTorch ${torch.torch.split('+')[0]} ${torch.dtype}${torch.flash ? ' sdpa' : ''}`, torch.msPerIter));
+  }
   console.log(`adapter: ${ours.backend}; losses ${ours.losses.map((l) => l.toFixed(3)).join(' ')}`);
-  const json = JSON.stringify({ recipe, flopsPerIter: flops, tokensPerIter: tokens, peakTflops: peakTflops || null, yorick: ours, torch });
+  const json = JSON.stringify({ recipe, flopsPerIter: flops, tokensPerIter: tokens, peakTflops: peakTflops || null, yorick: ours, torch: torchRuns });
   const file = arg('--json');
   if (file) writeFileSync(file, json + '\n');
   else console.log(json);

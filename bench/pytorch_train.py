@@ -9,6 +9,8 @@ times yorick: random token batches, a few warm-up steps, then the median of the 
 --recipe shakespeare_char --device cuda: nanoGPT's GPU recipe (6 layers, 6 heads, 384 wide, block 256,
 batch 64, dropout 0.2, attention through scaled_dot_product_attention where PyTorch has it), eager,
 timed over blocks of --sync-every steps that end in one loss.item() (as bench/gpu.ts times yorick).
+--dtype bfloat16: as nanoGPT's train.py runs on a GPU that has it (autocast to bfloat16, TF32 matmuls
+allowed); the default float32 is the precision yorick's kernels compute in.
 
 Run it with Debian's OpenBLAS-openmp build for a fair baseline (bench.ts sets LD_LIBRARY_PATH).
 """
@@ -35,6 +37,7 @@ def main():
     ap.add_argument('--recipe', choices=sorted(RECIPES), default='shakespeare_char_cpu')
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--sync-every', type=int, default=1)
+    ap.add_argument('--dtype', choices=['float32', 'bfloat16'], default='float32')
     args = ap.parse_args()
     V, T, B, L, H, C, dropout, lr, beta2 = RECIPES[args.recipe]
     dev = torch.device(args.device)
@@ -49,10 +52,16 @@ def main():
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.1}, {'params': no_decay, 'weight_decay': 0.0}],
                             lr=lr, betas=(0.9, beta2))
 
+    if args.dtype == 'bfloat16':
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    autocast = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=args.dtype == 'bfloat16')
+
     def step():
         x = torch.randint(V, (B, T), device=dev)
         y = torch.randint(V, (B, T), device=dev)
-        _, loss = model(x, y)
+        with autocast:
+            _, loss = model(x, y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -72,7 +81,7 @@ def main():
         t0 = time.perf_counter()
         block()
         times.append((time.perf_counter() - t0) * 1000 / args.sync_every)
-    print(json.dumps({'torch': torch.__version__, 'threads': args.threads, 'device': str(dev), 'recipe': args.recipe, 'flash': flash,
+    print(json.dumps({'torch': torch.__version__, 'threads': args.threads, 'device': str(dev), 'recipe': args.recipe, 'flash': flash, 'dtype': args.dtype,
                       'msPerIter': statistics.median(times), 'msPerIterMin': min(times), 'iters': len(times) * args.sync_every,
                       'blas': torch.__config__.show().split('BLAS_INFO=')[-1].split(',')[0]}))
 
