@@ -40,12 +40,22 @@ function ids(file: SafetensorsFile, name: string): IntTensor {
 function modelSpec(file: SafetensorsFile): ModelSpec {
   const config = JSON.parse(file.metadata.config);
   return file.metadata.kind === 'gpt'
-    ? { kind: 'gpt', args: { ...config, dropout: 0 } }
+    ? { kind: 'gpt', args: { ...config, dropout: config.dropout ?? 0 } }
     : { kind: 'bigram', args: { vocab_size: config.vocab_size, block_size: config.block_size } };
 }
 
+/**
+ * Forward f of a case (0: the stored one; 1..steps: the AdamW steps'): with metadata dropout_seed,
+ * the masks are PyTorch's after torch.manual_seed(dropout_seed + f), drawn as F.dropout draws them.
+ */
+function forward(model: LanguageModel, file: SafetensorsFile, f: number, x: IntTensor, y: IntTensor): ReturnType<LanguageModel['forward']> {
+  if (file.metadata.dropout_seed !== undefined) model.generator.manualSeed(Number(file.metadata.dropout_seed) + f);
+  return model.forward(x, y);
+}
+
 function buildModel(file: SafetensorsFile, backend: Backend): LanguageModel {
-  const model = createModel(modelSpec(file), { backend });
+  // the torch dropout stream on every backend (WebGPU's default is its device stream)
+  const model = createModel(modelSpec(file), { backend, dropoutRng: 'torch' });
   const state = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of file.tensors) if (name.startsWith('param.')) state.set(name.slice(6), { shape: t.shape, data: t.data as Float32Array });
   assert.equal(state.size, model.namedParameters().size, 'fixture and model have the same number of parameters');
@@ -63,7 +73,7 @@ async function checkModelCase(file: SafetensorsFile, name: string, backend: Back
   }
   const model = buildModel(file, backend);
   const x = ids(file, 'input.x'), y = ids(file, 'input.y');
-  const { logits, loss } = model.forward(x, y);
+  const { logits, loss } = forward(model, file, 0, x, y);
   assert.deepEqual([...logits.shape], file.tensors.get('output.logits')!.shape);
   assertClose(await logits.data(), f32(file, 'output.logits'), TOL.logits, `${name} logits`);
   assertClose([await loss!.itemAsync()], f32(file, 'output.loss'), TOL.loss, `${name} loss`);
@@ -81,7 +91,7 @@ async function checkModelCase(file: SafetensorsFile, name: string, backend: Back
   const losses: number[] = [];
   for (let s = 0; s < expected.length; s++) {
     optimizer.zeroGrad();
-    const out = fresh.forward(x, y);
+    const out = forward(fresh, file, s + 1, x, y);
     losses.push(await out.loss!.itemAsync());
     out.loss!.backward();
     optimizer.step(gradClip);
