@@ -134,7 +134,7 @@ describe('kernels against the reference backend', () => {
   // Dropout: none, a mask buffer (the torch stream), or the device stream's key (computed in place on WebGPU)
   kernel('attention, attentionBackward and attentionProbs', 1e-4,
     [[1, 1, 4, 1, 'none'], [2, 5, 12, 2, 'mask'], [1, 7, 6, 2, 'key'], [3, 17, 40, 4, 'mask'], [2, 33, 64, 1, 'none'], [12, 64, 128, 4, 'key'],
-      [4, 64, 128, 4, 'mask'], [1, 70, 96, 1, 'none'], [2, 37, 130, 1, 'key'], [2, 40, 256, 2, 'mask']],
+      [4, 64, 128, 4, 'mask'], [1, 70, 96, 1, 'none'], [2, 37, 130, 1, 'key'], [2, 40, 256, 2, 'mask'], [1, 300, 128, 2, 'key']],
     (b, B: number, T: number, C: number, H: number, drop: 'none' | 'mask' | 'key') => {
       const qkv = b.rand(B * T * 3 * C), out = b.rand(B * T * C), saved = b.empty(b.be.attentionSaved(B, H, T));
       const dropout = drop === 'mask' ? { mask: b.mask(B * H * T * T) } : drop === 'key' ? { p: 0.3, key0: 77, key1: 0xabcdef12 } : null;
