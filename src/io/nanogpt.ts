@@ -11,7 +11,7 @@ import {
 } from './gpt-layout.js';
 import { OrderedDict, PyFloat, PyTuple, pyTypeName, showValue, TorchTensor, type PyKey, type PyValue } from './py-values.js';
 import { readTorchFile, torchFileParts } from './torch-file.js';
-import { concatBytes } from './zip.js';
+import { type ByteSource, concatBytes } from './zip.js';
 
 /** AdamW's moments by parameter name and its step count (the shape of yorick's AdamW.stateDict()). */
 export interface AdamWMoments {
@@ -48,7 +48,7 @@ const num = (v: PyValue | undefined): number | undefined => {
 };
 
 /** Reads and checks a nanoGPT checkpoint; every problem is a FormatError naming `what`. */
-export function readNanoGptCheckpoint(bytes: Uint8Array, what = 'ckpt.pt'): NanoGptCheckpoint {
+export function readNanoGptCheckpoint(bytes: Uint8Array | ByteSource, what = 'ckpt.pt'): NanoGptCheckpoint {
   const top = readTorchFile(bytes, what);
   if (!(top instanceof Map)) throw new FormatError(`${what}: holds a ${pyTypeName(top)}, expected nanoGPT's checkpoint dict`);
   const fail = (msg: string): never => {

@@ -8,13 +8,14 @@ import { FormatError } from './format-error.js';
 import { readPickle } from './pickle.js';
 import { writePickle } from './pickle-writer.js';
 import type { PyValue } from './py-values.js';
-import { concatBytes, readZip, zipParts } from './zip.js';
+import { type ByteSource, concatBytes, readZip, zipParts } from './zip.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Reads what torch.save wrote (its new zip format); tensors come back as TorchTensor. */
-export function readTorchFile(bytes: Uint8Array, what = 'torch.save file'): PyValue {
-  if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] <= 5) {
+export function readTorchFile(bytes: Uint8Array | ByteSource, what = 'torch.save file'): PyValue {
+  const head = bytes instanceof Uint8Array ? bytes : bytes.read(0, Math.min(2, bytes.size));
+  if (head.length >= 2 && head[0] === 0x80 && head[1] <= 5) {
     throw new FormatError(`${what}: this is a bare pickle (the legacy torch.save format of PyTorch < 1.6 or _use_new_zipfile_serialization=False), which is not supported; re-save it with torch.save from PyTorch 1.6 or newer`);
   }
   const entries = readZip(bytes, { what });

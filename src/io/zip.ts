@@ -61,33 +61,52 @@ export interface ZipReadOptions {
 const hex = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
 
 /**
- * Entries of a zip of stored entries, by name. The values are views into `bytes` (no copy).
- * Compressed or encrypted entries, multi-disk archives and bad offsets are FormatErrors.
+ * Random access to a zip's bytes: one buffer, or positioned reads of a file too large for one
+ * (a Uint8Array holds at most 4 GiB in Node 20).
  */
-export function readZip(bytes: Uint8Array, opts: ZipReadOptions = {}): Map<string, Uint8Array> {
+export interface ByteSource {
+  readonly size: number;
+  /** The `length` bytes at `offset` (within size: the reader checks before it asks). */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/**
+ * Entries of a zip of stored entries, by name. From a buffer the values are views into it (no
+ * copy); from a ByteSource each entry's data is one read. Compressed or encrypted entries,
+ * multi-disk archives and bad offsets are FormatErrors.
+ */
+export function readZip(input: Uint8Array | ByteSource, opts: ZipReadOptions = {}): Map<string, Uint8Array> {
   const what = opts.what ?? 'zip file';
   const fail = (msg: string): never => {
     throw new FormatError(`${what}: ${msg}`);
   };
-  const n = bytes.length;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const src: ByteSource = input instanceof Uint8Array ? { size: input.length, read: (o, len) => input.subarray(o, o + len) } : input;
+  const n = src.size;
   const need = (p: number, len: number, field: string) => {
     if (!(p >= 0 && p + len <= n)) fail(`${field} at byte ${p} runs past the end of the ${n}-byte file (truncated or corrupt)`);
   };
-  const u16 = (p: number, field: string) => (need(p, 2, field), view.getUint16(p, true));
-  const u32 = (p: number, field: string) => (need(p, 4, field), view.getUint32(p, true));
-  const u64 = (p: number, field: string) => {
-    need(p, 8, field);
-    const v = view.getBigUint64(p, true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(`${field} at byte ${p} is ${v}, too large for this reader`);
+  /** The bytes of a field or record, after checking they lie in the file. */
+  const chunk = (p: number, len: number, field: string) => (need(p, len, field), src.read(p, len));
+  const field = (p: number, len: number, name: string) => {
+    const b = chunk(p, len, name);
+    return new DataView(b.buffer, b.byteOffset, len);
+  };
+  const u16 = (p: number, name: string) => field(p, 2, name).getUint16(0, true);
+  const u32 = (p: number, name: string) => field(p, 4, name).getUint32(0, true);
+  const u64 = (p: number, name: string) => {
+    const v = field(p, 8, name).getBigUint64(0, true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(`${name} at byte ${p} is ${v}, too large for this reader`);
     return Number(v);
   };
 
   if (n < 22) fail(`only ${n} bytes; a zip file ends with a 22-byte end record (truncated or not a zip file)`);
   // the end record sits in the last 22 + (up to 65535 bytes of comment) bytes
+  const tailStart = Math.max(0, n - 22 - U16_MAX);
+  const tailBytes = src.read(tailStart, n - tailStart);
+  const tail = new DataView(tailBytes.buffer, tailBytes.byteOffset, tailBytes.byteLength);
   let end = -1;
-  for (let p = n - 22; p >= Math.max(0, n - 22 - U16_MAX); p--) {
-    if (view.getUint32(p, true) === END_SIG && p + 22 + view.getUint16(p + 20, true) <= n) {
+  for (let p = n - 22; p >= tailStart; p--) {
+    if (tail.getUint32(p - tailStart, true) === END_SIG && p + 22 + tail.getUint16(p - tailStart + 20, true) <= n) {
       end = p;
       break;
     }
@@ -99,7 +118,7 @@ export function readZip(bytes: Uint8Array, opts: ZipReadOptions = {}): Map<strin
   let cdOffset = u32(end + 16, 'central directory offset');
   let disks = [u16(end + 4, 'disk number'), u16(end + 6, 'central directory disk')];
   let cdLimit = end; // the directory ends where the end records begin
-  if (end >= 20 && view.getUint32(end - 20, true) === LOCATOR64_SIG) {
+  if (end >= 20 && u32(end - 20, 'zip64 locator') === LOCATOR64_SIG) {
     const end64 = u64(end - 12, 'zip64 end record offset');
     if (end64 + 56 > end - 20) fail(`zip64 end record at byte ${end64} overlaps the records after it (corrupt)`);
     if (u32(end64, 'zip64 end record') !== END64_SIG) fail(`no zip64 end record at byte ${end64} where the locator points (corrupt)`);
@@ -139,7 +158,7 @@ export function readZip(bytes: Uint8Array, opts: ZipReadOptions = {}): Map<strin
     if (next > cdEnd) fail(`central directory entry ${i} at byte ${p} runs past the directory's end at ${cdEnd} (corrupt)`);
     let name = '';
     try {
-      name = decoder.decode(bytes.subarray(nameAt, extraAt));
+      name = decoder.decode(chunk(nameAt, nameLen, 'entry name'));
     } catch {
       fail(`central directory entry ${i} has a name that is not UTF-8 (corrupt)`);
     }
@@ -177,9 +196,9 @@ export function readZip(bytes: Uint8Array, opts: ZipReadOptions = {}): Map<strin
     }
     claimed += start - local + csize;
     if (claimed > cdOffset) fail(`entry "${name}" overlaps other entries: together they claim more than the ${cdOffset} bytes before the directory (corrupt)`);
-    const localName = bytes.subarray(local + 30, local + 30 + localNameLen);
-    if (localNameLen !== nameLen || localName.some((b, j) => b !== bytes[nameAt + j])) fail(`entry "${name}": its local header names another entry (corrupt)`);
-    const data = bytes.subarray(start, start + csize);
+    const localName = chunk(local + 30, localNameLen, 'local name'), cdName = chunk(nameAt, nameLen, 'entry name');
+    if (localNameLen !== nameLen || localName.some((b, j) => b !== cdName[j])) fail(`entry "${name}": its local header names another entry (corrupt)`);
+    const data = chunk(start, csize, `entry "${name}"`);
     if (opts.verifyCrc !== false) {
       const actual = crc32(data);
       if (actual !== crc) fail(`entry "${name}": CRC-32 of its data is ${hex(actual)}, the directory says ${hex(crc)} (the file is corrupt)`);

@@ -1,36 +1,46 @@
 /**
  * nanoGPT's files on disk: ckpt.pt (torch.save's zip) read whole into one buffer, whose tensors
- * the format layer then views without copying; meta.pkl (a character vocabulary) found where
- * nanoGPT's sample.py looks for it; both written back.
+ * the format layer then views without copying (record by record past 4 GiB); meta.pkl (a
+ * character vocabulary) found where nanoGPT's sample.py looks for it; both written back.
  */
 import { closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { nanoGptCheckpointParts, readNanoGptCheckpoint, type NanoGptCheckpoint, type NanoGptWriteOptions } from '../io/nanogpt.js';
 import { readNanoGptMeta, writeNanoGptMeta } from '../io/nanogpt-meta.js';
+import type { ByteSource } from '../io/zip.js';
 import type { TokenizerSpec } from '../tokenizers/types.js';
 import { MAX_IO_BYTES, openRegularFile, readAt, readFileBounded, writeFileAtomic, writeFileStreamed } from './files.js';
 
 /** One Uint8Array holds at most this many bytes in this Node (4 GiB in Node 20). */
 const MAX_BYTES = 2 ** 32;
 
-/** A whole file in one buffer, read with positioned reads (no 2 GiB limit of readFileSync). */
-function readWholeFile(path: string, what: string): Uint8Array {
-  const { fd, size } = openRegularFile(path, what);
+/**
+ * Reads and checks nanoGPT's ckpt.pt; every problem is a UserError naming the file. A file under
+ * maxWholeBytes (4 GiB) is read into one buffer, whose tensors are views; a larger one (nanoGPT's
+ * checkpoint of gpt2-medium with its AdamW moments is 4.3 GB) is read record by record.
+ */
+export function readNanoGptFile(path: string, opts: { maxWholeBytes?: number } = {}): NanoGptCheckpoint {
+  if (!existsSync(path)) throw new UserError(`no nanoGPT checkpoint at ${path}`);
+  const { fd, size } = openRegularFile(path, 'checkpoint');
   try {
-    if (size >= MAX_BYTES) throw new UserError(`${what} ${path} is ${(size / 2 ** 30).toFixed(1)} GiB; yorick reads nanoGPT checkpoints of up to 4 GiB`);
-    const bytes = new Uint8Array(size);
-    readAt(fd, bytes, 0, `${what} ${path}`);
-    return bytes;
+    if (size < Math.min(opts.maxWholeBytes ?? MAX_BYTES, MAX_BYTES)) {
+      const bytes = new Uint8Array(size);
+      readAt(fd, bytes, 0, `checkpoint ${path}`);
+      return readNanoGptCheckpoint(bytes, path);
+    }
+    const source: ByteSource = {
+      size,
+      read: (offset, length) => {
+        const out = new Uint8Array(length);
+        readAt(fd, out, offset, `checkpoint ${path}`);
+        return out;
+      },
+    };
+    return readNanoGptCheckpoint(source, path);
   } finally {
     closeSync(fd);
   }
-}
-
-/** Reads and checks nanoGPT's ckpt.pt; every problem is a UserError naming the file. */
-export function readNanoGptFile(path: string): NanoGptCheckpoint {
-  if (!existsSync(path)) throw new UserError(`no nanoGPT checkpoint at ${path}`);
-  return readNanoGptCheckpoint(readWholeFile(path, 'checkpoint'), path);
 }
 
 /** Writes a ckpt.pt whole or not at all, part by part (the storages are not copied). */

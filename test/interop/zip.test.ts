@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FormatError } from '../../src/io/format-error.js';
-import { crc32, readZip, writeZip } from '../../src/io/zip.js';
+import { type ByteSource, crc32, readZip, writeZip } from '../../src/io/zip.js';
 import { XoshiroRng } from '../../src/tensor/xoshiro.js';
 import { findPython, pythonSkip, readFixture, runPython } from './helpers.js';
 
@@ -92,14 +92,41 @@ test("Python's zipfile reads our zips, zip64 layout included", { skip: pythonSki
   }
 });
 
+/** The bytes behind positioned reads (as a file over 4 GiB is read), each read checked to lie in the file. */
+function source(b: Uint8Array): ByteSource & { reads: number } {
+  return {
+    size: b.length, reads: 0,
+    read(offset, length) {
+      assert.ok(offset >= 0 && length >= 0 && offset + length <= b.length, `read [${offset}, ${offset + length}) within ${b.length}`);
+      this.reads++;
+      return b.slice(offset, offset + length); // a copy, as a file read gives
+    },
+  };
+}
+
+test('positioned reads (a ByteSource) give the same entries as one buffer, each entry in one read', () => {
+  const b = ckpt();
+  const whole = readZip(b);
+  const src = source(b);
+  const parts = readZip(src);
+  assert.deepEqual([...parts.keys()], [...whole.keys()]);
+  for (const [name, data] of parts) assert.deepEqual(data, whole.get(name), name);
+  assert.ok(src.reads < 40 * parts.size, `${src.reads} reads for ${parts.size} entries`);
+});
+
 test('truncated, corrupt and unsupported zips are FormatErrors that say what is wrong', () => {
   const b = ckpt();
-  const bad = (bytes: Uint8Array, pattern: RegExp) => assert.throws(() => readZip(bytes, { what: 'ckpt.pt' }), (e: unknown) => {
-    assert.ok(e instanceof FormatError, `FormatError, got ${String(e)}`);
-    assert.match(e.message, /^ckpt\.pt: /);
-    assert.match(e.message, pattern);
-    return true;
-  });
+  // from one buffer and through positioned reads alike
+  const bad = (bytes: Uint8Array, pattern: RegExp) => {
+    for (const input of [bytes, source(bytes)]) {
+      assert.throws(() => readZip(input, { what: 'ckpt.pt' }), (e: unknown) => {
+        assert.ok(e instanceof FormatError, `FormatError, got ${String(e)}`);
+        assert.match(e.message, /^ckpt\.pt: /);
+        assert.match(e.message, pattern);
+        return true;
+      });
+    }
+  };
   bad(new Uint8Array(0), /only 0 bytes/);
   for (const n of [10, 1000, b.length / 2, b.length - 23, b.length - 1]) bad(b.slice(0, n), /truncated|corrupt/);
   bad(b.slice(1000), /corrupt|truncated/); // the start cut off: every offset is wrong
