@@ -85,6 +85,16 @@ export function modelSpecFor(config: TrainConfig, vocabSize: number): ModelSpec 
   return { kind: 'gpt', args };
 }
 
+/** total + x on their backend, both given up (total null: x itself). */
+function addInto(total: Tensor | null, x: Tensor): Tensor {
+  if (!total) return x;
+  const t = total;
+  const sum = noGrad(() => add(t, x));
+  t.dispose();
+  x.dispose();
+  return sum;
+}
+
 /** A step whose loss is still on the backend. */
 interface PendingStep { iter: number; lr: number; t0: number; loss: Tensor }
 
@@ -193,15 +203,13 @@ export class Trainer {
         // a CPU backend's losses are read as they come and summed in float64; a device's are
         // summed where they are (float32) and read once: a read per batch would stall its queue
         let sum = 0;
-        let onDevice: Tensor | null = null;
+        let total: Tensor | null = null;
         try {
           for (let k = 0; k < this.config.eval_iters; k++) {
             const { x, y } = this.batches.getBatch(split);
             const loss = noGrad(() => tidy(() => this.model.forward(x, y).loss!));
             if (this.deviceReads) {
-              const total: Tensor = onDevice ? noGrad(() => add(onDevice!, loss)) : loss;
-              if (onDevice) { onDevice.dispose(); loss.dispose(); }
-              onDevice = total;
+              total = addInto(total, loss);
             } else {
               sum += await loss.itemAsync();
               loss.dispose();
@@ -209,9 +217,9 @@ export class Trainer {
             await yieldNow?.();
             if (signal?.aborted) return null;
           }
-          if (onDevice) sum = await (onDevice as Tensor).itemAsync();
+          if (total) sum = await total.itemAsync();
         } finally {
-          (onDevice as Tensor | null)?.dispose();
+          total?.dispose();
         }
         out[split] = sum / this.config.eval_iters;
       }
