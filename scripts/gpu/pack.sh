@@ -2,8 +2,8 @@
 # Packs what a WebGPU run on a lent GPU machine needs into .gpu/ (ignored by git), to be named in
 # the device tool's `carry`: that machine reaches no registry, and may have no Node. Contents:
 #   node.xz       this machine's node binary
-#   app.tar.xz    dist/src and dist/bench (built here), package.json, and the runtime node_modules
-#                 (npm ci --omit=dev; the webgpu package's Dawn for linux-x64 only)
+#   app.tar.xz    dist/ (src, test, bench: built here) and the runtime node_modules (npm ci
+#                 --omit=dev; the webgpu package's Dawn for linux-x64 only), unpacked in the repo there
 #   tinyshakespeare.txt, and Debian's libvulkan1 .deb (the Vulkan loader Dawn opens)
 # Then, on the device: bash scripts/gpu/run.sh (see its header). Needs ../shared/data.
 set -euo pipefail
@@ -18,10 +18,8 @@ cp package.json package-lock.json "$stage/"
 (cd "$stage" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null)
 # Dawn ships a binary per platform; the GPU machine is linux-x64
 find "$stage/node_modules/webgpu/dist" -mindepth 1 -maxdepth 1 ! -name linux-x64 -exec rm -rf {} +
-mkdir -p "$stage/dist" && cp -r dist/src dist/bench "$stage/dist/"
-mkdir -p "$stage/bench" && cp bench/pytorch_train.py "$stage/bench/"
-mkdir -p "$stage/scripts/fixtures" && cp scripts/fixtures/torch_models.py "$stage/scripts/fixtures/"
-tar -C "$stage" -cJf .gpu/app.tar.xz package.json dist bench scripts node_modules
+mkdir -p "$stage/dist" && cp -r dist/src dist/test dist/bench "$stage/dist/"
+tar -C "$stage" -cJf .gpu/app.tar.xz dist node_modules
 xz -T2 -6 -c "$(readlink -f "$(command -v node)")" > .gpu/node.xz
 cp "$root/../shared/data/tinyshakespeare.txt" .gpu/
 (cd .gpu && apt-get download libvulkan1 >/dev/null 2>&1) || echo "note: apt-get download libvulkan1 failed; run.sh then relies on the machine's own loader"

@@ -184,7 +184,7 @@ ${FLASH_MAIN}
 }`,
 };
 
-/** Backward, first: dot[b, h, t] = dout_t . out_t over the head (FlashAttention-2's D = rowsum(dO * O)). */
+/** Backward, first: rowDot[b, h, t] = dout_t . out_t over the head (FlashAttention-2's D = rowsum(dO * O)). */
 export const attentionRowDot = flatProgram('attentionRowDot', [['rowDot', 'rw'], ['dout', 'r'], ['out', 'r']], [['T', 'u32'], ['C', 'u32'], ['H', 'u32']], `
   let hs = P.C / P.H; let t = i % P.T; let bh = i / P.T;
   let o = ((bh / P.H) * P.T + t) * P.C + (bh % P.H) * hs;
