@@ -23,8 +23,9 @@ shakespeare_char_cpu) or a JSON file of config values. --key=value overrides any
 nanoGPT's names: n_layer, n_head, n_embd, block_size, batch_size, max_iters, eval_interval,
 eval_iters, learning_rate, warmup_iters, lr_decay_iters, min_lr, beta1, beta2, weight_decay,
 grad_clip, gradient_accumulation_steps, dropout, bias, out_dir, dataset, init_from, seed, device
-(auto, webgpu, native, wasm, reference), dropout_rng (torch: PyTorch's CPU stream; device: drawn on
-the device; auto: device on WebGPU, else torch), data_dir, model (gpt or bigram), always_save_checkpoint, eval_only.
+(auto, webgpu, native, wasm, reference), dropout_rng (torch: PyTorch's CPU stream; device: drawn
+on the device; auto: device on WebGPU, else torch), data_dir, model (gpt or bigram),
+always_save_checkpoint, eval_only.
 init_from: scratch; resume (out_dir/ckpt.safetensors); a nanoGPT ckpt.pt (its weights, AdamW's
 moments and iter_num; a new random stream from seed, as nanoGPT's train.py on resume); gpt2,
 gpt2-medium, gpt2-large, gpt2-xl (Hugging Face's weights, from the cache or a folder of that name;
