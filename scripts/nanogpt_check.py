@@ -1,8 +1,8 @@
 """A small stand-in for nanoGPT's sample.py and train.py --init_from=resume, to check that a
 ckpt.pt written by `yorick export --format nanogpt` works where nanoGPT works. Written for
-yorick (not nanoGPT's code): the same model (module names, initialization order, exact GELU,
-the attn.bias buffers PyTorch < 2.0 gets), the same checkpoint handling and the same order of
-random draws, so that the numbers are nanoGPT's. Prints JSON on stdout.
+yorick (not nanoGPT's code): the same model (scripts/fixtures/torch_models.py, plus the attn.bias
+buffers PyTorch < 2.0 gets), the same checkpoint handling and the same order of random draws, so
+that the numbers are nanoGPT's. Prints JSON on stdout.
 
     python3 scripts/nanogpt_check.py sample CKPT [--data_dir=data] [--start=TEXT] [--max_new_tokens=N] [--seed=1337]
         greedy tokens (top_k=1, as generate(..., top_k=1)), decoded with data/<dataset>/meta.pkl
@@ -27,6 +27,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# nanoGPT's GPT (module names, initialization order, exact GELU, dropout at its four places):
+# the model the parity fixtures are made with
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures'))
+from torch_models import GPT  # noqa: E402
+
 TORCH_MAJOR = int(torch.__version__.split('.')[0])
 ALLOWED = {('collections', 'OrderedDict'), ('torch._utils', '_rebuild_tensor_v2'), ('torch._utils', '_rebuild_parameter'),
            ('torch', 'FloatStorage'), ('torch', 'LongStorage'), ('torch', 'Size')}
@@ -48,93 +53,6 @@ def load_checkpoint(path):
     return torch.load(path, map_location='cpu', pickle_module=restricted), 'allow-list unpickler (PyTorch 1.x)'
 
 
-# ---- the model: nanoGPT's GPT, parameter for parameter and draw for draw
-
-class LayerNorm(nn.Module):
-    def __init__(self, n, bias):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(n))
-        self.bias = nn.Parameter(torch.zeros(n)) if bias else None
-
-    def forward(self, x):
-        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
-
-
-class Attention(nn.Module):
-    def __init__(self, a):
-        super().__init__()
-        self.c_attn = nn.Linear(a['n_embd'], 3 * a['n_embd'], bias=a['bias'])
-        self.c_proj = nn.Linear(a['n_embd'], a['n_embd'], bias=a['bias'])
-        self.attn_dropout = nn.Dropout(a['dropout'])
-        self.resid_dropout = nn.Dropout(a['dropout'])
-        self.n_head = a['n_head']
-        T = a['block_size']
-        if TORCH_MAJOR < 2:  # no flash attention: the causal mask is a buffer (and in the state dict)
-            self.register_buffer('bias', torch.tril(torch.ones(T, T)).view(1, 1, T, T))
-
-    def forward(self, x):
-        B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))  # (B, nh, T, T)
-        att = att.masked_fill(torch.tril(torch.ones(T, T, dtype=torch.bool)).logical_not(), float('-inf'))
-        att = self.attn_dropout(F.softmax(att, dim=-1))
-        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
-        return self.resid_dropout(self.c_proj(y))
-
-
-class Block(nn.Module):
-    def __init__(self, a):
-        super().__init__()
-        self.ln_1 = LayerNorm(a['n_embd'], a['bias'])
-        self.attn = Attention(a)
-        self.ln_2 = LayerNorm(a['n_embd'], a['bias'])
-        self.mlp = nn.Module()
-        self.mlp.c_fc = nn.Linear(a['n_embd'], 4 * a['n_embd'], bias=a['bias'])
-        self.mlp.c_proj = nn.Linear(4 * a['n_embd'], a['n_embd'], bias=a['bias'])
-        self.mlp_dropout = nn.Dropout(a['dropout'])
-
-    def forward(self, x):
-        x = x + self.attn(self.ln_1(x))
-        return x + self.mlp_dropout(self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x)))))
-
-
-class GPT(nn.Module):
-    def __init__(self, a):
-        super().__init__()
-        self.a = a
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(a['vocab_size'], a['n_embd']),
-            wpe=nn.Embedding(a['block_size'], a['n_embd']),
-            drop=nn.Dropout(a['dropout']),
-            h=nn.ModuleList([Block(a) for _ in range(a['n_layer'])]),
-            ln_f=LayerNorm(a['n_embd'], a['bias'])))
-        self.lm_head = nn.Linear(a['n_embd'], a['vocab_size'], bias=False)
-        self.transformer.wte.weight = self.lm_head.weight  # tied
-        self.apply(self._init)
-        for name, p in self.named_parameters():
-            if name.endswith('c_proj.weight'):
-                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * a['n_layer']))
-
-    @staticmethod
-    def _init(m):
-        if isinstance(m, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-        if isinstance(m, nn.Linear) and m.bias is not None:
-            nn.init.zeros_(m.bias)
-
-    def forward(self, idx, targets=None):
-        T = idx.shape[1]
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T)))
-        for block in self.transformer.h:
-            x = block(x)
-        x = self.transformer.ln_f(x)
-        if targets is None:
-            return self.lm_head(x[:, [-1], :]), None
-        logits = self.lm_head(x)
-        return logits, F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
-
-
 MODEL_KEYS = ['n_layer', 'n_head', 'n_embd', 'block_size', 'bias', 'vocab_size', 'dropout']
 
 
@@ -143,6 +61,10 @@ def build(ckpt, dropout=None):
     if dropout is not None:
         a['dropout'] = dropout
     model = GPT(a)
+    if TORCH_MAJOR < 2:  # no flash attention: nanoGPT registers the causal mask as a buffer (in the state dict)
+        T = a['block_size']
+        for block in model.transformer.h:
+            block.attn.register_buffer('bias', torch.tril(torch.ones(T, T)).view(1, 1, T, T))
     sd = {k[len('_orig_mod.'):] if k.startswith('_orig_mod.') else k: v for k, v in ckpt['model'].items()}
     model.load_state_dict(sd)  # strict, as nanoGPT's
     return model
@@ -171,7 +93,7 @@ def sample(path, opts):
     idx = torch.tensor([[meta['stoi'][c] for c in start]])
     with torch.no_grad():
         for _ in range(int(opts.get('max_new_tokens', 40))):
-            logits, _ = model(idx[:, -model.a['block_size']:])
+            logits, _ = model(idx[:, -model.cfg['block_size']:])
             logits = logits[:, -1, :]
             v, _ = torch.topk(logits, 1)  # generate(..., top_k=1): everything below the best is -inf
             logits[logits < v[:, [-1]]] = -float('inf')
@@ -196,7 +118,7 @@ def train(path, opts):
     steps = int(opts.get('steps', 1))
     accum = cfg['gradient_accumulation_steps'] // world
     model = build(ckpt, dropout=cfg['dropout'])
-    block_size, batch_size = model.a['block_size'], cfg['batch_size']
+    block_size, batch_size = model.cfg['block_size'], cfg['batch_size']
     params = dict(model.named_parameters())
     groups = [{'params': [p for p in params.values() if p.dim() >= 2], 'weight_decay': cfg['weight_decay']},
               {'params': [p for p in params.values() if p.dim() < 2], 'weight_decay': 0.0}]
@@ -253,7 +175,7 @@ def train(path, opts):
         losses.append([iter_num, loss.item() * accum])
         iter_num += 1
     if rank == 0 and 'save' in opts:
-        torch.save({'model': raw.state_dict(), 'optimizer': optimizer.state_dict(), 'model_args': dict(raw.a), 'iter_num': iter_num,
+        torch.save({'model': raw.state_dict(), 'optimizer': optimizer.state_dict(), 'model_args': dict(raw.cfg), 'iter_num': iter_num,
                     'best_val_loss': best_val_loss, 'config': cfg}, opts['save'])
     if rank == 0:
         print(json.dumps({'torch_version': torch.__version__, 'how': how, 'ddp': ddp, 'world_size': world,
