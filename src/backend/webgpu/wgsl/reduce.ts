@@ -86,20 +86,28 @@ export const layerNormBackwardWeights = columnReduce('layerNormBackwardWeights',
   'let o = r * P.n + c; acc0 = acc0 + dout[o] * (x[o] - mean[r]) * rstd[r]; acc1 = acc1 + dout[o];',
   'dw[c] = dw[c] + s0; if (P.hasBias != 0u) { db[c] = db[c] + s1; }');
 
+/**
+ * WGSL: dst = the stable softmax of row r of src [N, V] (offset o), each score divided by `scale`
+ * first when given (' / P.temperature'); leaves o, the row's max m and its sum of exps s in scope.
+ */
+function rowSoftmax(src: string, dst: string, scale = ''): string {
+  return `let o = r * P.V;
+    var m = NEG_MAX;
+    for (var j = lid; j < P.V; j = j + WG) { m = max(m, ${src}[o + j]); }
+    m = wgMax(m, lid);
+    var s = 0.0;
+    for (var j = lid; j < P.V; j = j + WG) { s = s + exp((${src}[o + j] - m)${scale}); }
+    s = wgSum(s, lid);
+    for (var j = lid; j < P.V; j = j + WG) { ${dst}[o + j] = exp((${src}[o + j] - m)${scale}) / s; }`;
+}
+
 /** Softmax of each row of x [N, V] / temperature. */
 export const softmax: ProgramSpec = {
   name: 'softmax', buffers: [['out', 'rw'], ['x', 'r']], params: [['N', 'u32'], ['V', 'u32'], ['temperature', 'f32']], wg: ROW_WG,
   code: `${WG_REDUCE}
 ${ROW_MAIN} {
   for (var r = wid.x; r < P.N; r = r + nwg.x) {
-    let o = r * P.V;
-    var m = NEG_MAX;
-    for (var j = lid; j < P.V; j = j + WG) { m = max(m, x[o + j]); }
-    m = wgMax(m, lid);
-    var s = 0.0;
-    for (var j = lid; j < P.V; j = j + WG) { s = s + exp((x[o + j] - m) / P.temperature); }
-    s = wgSum(s, lid);
-    for (var j = lid; j < P.V; j = j + WG) { out[o + j] = exp((x[o + j] - m) / P.temperature) / s; }
+    ${rowSoftmax('x', 'out', ' / P.temperature')}
   }
 }`,
 };
@@ -126,14 +134,7 @@ export const crossEntropyRows: ProgramSpec = {
   code: `${WG_REDUCE}
 ${ROW_MAIN} {
   for (var r = wid.x; r < P.N; r = r + nwg.x) {
-    let o = r * P.V;
-    var m = NEG_MAX;
-    for (var j = lid; j < P.V; j = j + WG) { m = max(m, logits[o + j]); }
-    m = wgMax(m, lid);
-    var s = 0.0;
-    for (var j = lid; j < P.V; j = j + WG) { s = s + exp(logits[o + j] - m); }
-    s = wgSum(s, lid);
-    for (var j = lid; j < P.V; j = j + WG) { probs[o + j] = exp(logits[o + j] - m) / s; }
+    ${rowSoftmax('logits', 'probs')}
     if (lid == 0u) {
       let t = targets[r];
       losses[r] = select(log(s) - (logits[o + u32(max(t, 0))] - m), 0.0, t < 0);
