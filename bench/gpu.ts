@@ -21,8 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { GPT } from '../src/models/gpt.js';
 import { describeBackend, loadBackend } from '../src/node/backends.js';
 import { AdamW } from '../src/optim/adamw.js';
-import { IntTensor, tidy } from '../src/tensor/tensor.js';
+import { IntTensor } from '../src/tensor/tensor.js';
 import { XoshiroRng } from '../src/tensor/xoshiro.js';
+import { trainStepUnread } from '../src/train/trainer.js';
 import { trainingFlopsPerIter } from './flops.js';
 import { runTorchScript } from './pytorch.js';
 
@@ -62,18 +63,12 @@ async function yorickRun(): Promise<{ backend: string; msPerIter: number; msPerI
   const opt = new AdamW(model.namedParameters(), { lr: 1e-3, betas: [0.9, 0.99], weightDecay: 0.1 });
   const rng = new XoshiroRng(1);
   // one block: syncEvery steps recorded back to back, then the last loss read
+  const batches = { current: randomBatch(rng), next: () => randomBatch(rng) };
   const block = async (): Promise<number> => {
     let loss = null;
     for (let s = 0; s < syncEvery; s++) {
       loss?.dispose();
-      const { x, y } = randomBatch(rng);
-      loss = tidy(() => {
-        const out = model.forward(x, y).loss!;
-        out.backward();
-        return out;
-      });
-      opt.step(1);
-      opt.zeroGrad();
+      loss = trainStepUnread(model, opt, batches, { gradClip: 1 });
     }
     const value = await loss!.itemAsync();
     loss!.dispose();

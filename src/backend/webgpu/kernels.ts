@@ -110,7 +110,7 @@ export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
   attention(out: GPUBuffer, lse: GPUBuffer, qkv: GPUBuffer, drop: AttentionDropout<GPUBuffer> | null, B: number, T: number, C: number, H: number): void {
     checkHeads('attention', C, H);
     if (B * H * T === 0) return;
-    this.run(at.flashAttention, [out, lse, qkv, maskOf(drop) ?? this.nullIn], flashParams(C, H, B, T, drop), flashGroups(T, 16, C / H, B * H));
+    this.run(at.flashAttention, [out, lse, qkv, maskOf(drop) ?? this.nullIn], flashParams(C, H, B, T, drop), flashGroups(T, C / H, B * H));
   }
 
   attentionBackward(dqkv: GPUBuffer, dout: GPUBuffer, out: GPUBuffer, qkv: GPUBuffer, lse: GPUBuffer, drop: AttentionDropout<GPUBuffer> | null,
@@ -122,8 +122,9 @@ export abstract class WebGpuKernels implements Kernels<GPUBuffer> {
     this.flat(at.attentionRowDot, [rowDot, dout, out], rows, [T, C, H]);
     const buffers = [dqkv, dout, qkv, lse, rowDot, maskOf(drop) ?? this.nullIn];
     const params = flashParams(C, H, B, T, drop);
-    this.run(at.flashAttentionBackwardKeyValue, buffers, params, flashGroups(T, 16, C / H, B * H));
-    this.run(at.flashAttentionBackwardQuery, buffers, params, flashGroups(T, 16, C / H, B * H));
+    const groups = flashGroups(T, C / H, B * H);
+    this.run(at.flashAttentionBackwardKeyValue, buffers, params, groups);
+    this.run(at.flashAttentionBackwardQuery, buffers, params, groups);
     this.release(rowDot);
   }
 
@@ -265,9 +266,12 @@ function flashParams(C: number, H: number, B: number, T: number, drop: Attention
   return [...head, 2, threshold, keep, drop.key0 >>> 0, drop.key1 >>> 0];
 }
 
-/** Their grid: (blocks of `block` positions x head slices, B * H folded into at most 65535 rows). */
-function flashGroups(T: number, block: number, hs: number, BH: number): [number, number] {
-  const x = Math.ceil(T / block) * at.headSlices(hs);
+/**
+ * Their grid: (blocks of 16 positions, each kernel's own block, x head slices; B * H folded into at
+ * most 65535 rows).
+ */
+function flashGroups(T: number, hs: number, BH: number): [number, number] {
+  const x = Math.ceil(T / 16) * at.headSlices(hs);
   if (x > 65535) throw new Error(`attention: T = ${T} with head size ${hs} needs ${x} workgroups along x, more than the 65535 WebGPU allows`);
   return [x, Math.min(BH, 65535)];
 }
